@@ -1,0 +1,253 @@
+"""Exposure and chokepoints: who holds each node, how concentrated, how much a bloc holds.
+
+Definitions (fractions of the global market of a node):
+
+* **Country shares** ``s_c``: from the node's supply atoms with figures
+  (:mod:`coreatlas.analysis.supply`); estimated splits of qualitative providers are not
+  figures and are listed under ``qualitative`` instead.
+* **Herfindahl–Hirschman index** ``HHI = sum_c s_c**2`` over named countries and regions
+  (a region such as EUR counts as one supplier). Residuals ("Various countries",
+  unattributed rest) are many small suppliers and add nothing, so HHI is a lower bound.
+* **Effective number of suppliers** ``1 / HHI`` (Adelman 1969, the "numbers equivalent").
+* **Countries to 75%**: the fewest named countries whose shares reach 0.75 (the ETO
+  Chip Explorer's concentration measure); ``None`` if named countries never reach it.
+* **Bloc share**: sum of ``s_c`` over the bloc's countries. A region counts only if the
+  bloc names it or all of its members (``bloc_share``); ``bloc_share_high`` also counts
+  regions with any member in the bloc.
+* **Variant roll-up**: a parent node with no figures of its own takes the weighted mean
+  of its variants' shares (recursively, deepest first), weighted by the variants'
+  ``market_size_usd`` when every variant with figures has one, else equally.
+
+References: Herfindahl (1950); Hirschman (1945); Adelman, "Comment on the 'H'
+concentration measure as a numbers-equivalent", Rev. Econ. Stat. 51 (1969).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
+from coreatlas.model.techmap import TechMap
+
+__all__ = ["Chokepoint", "ExposureTable", "chokepoints", "exposure", "leverage"]
+
+SHARE_EPS = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class ShareMatrices:
+    """Node x country and node x firm shares with figures (own or rolled up)."""
+
+    country: np.ndarray
+    firm: np.ndarray
+    codes: tuple[str, ...]
+    firms: tuple[str, ...]
+    basis: np.ndarray  # "own", "rollup" or "none" per node
+    named_code: np.ndarray  # bool per code: a named country or region
+    named_firm: np.ndarray  # bool per firm: not a residual firm
+
+
+def _matrix(supply: Supply, columns: np.ndarray, n_columns: int, keep: np.ndarray) -> np.ndarray:
+    shape = (supply.n_nodes, n_columns)
+    coo = sp.coo_matrix((supply.atom_share[keep], (supply.atom_node[keep], columns[keep])), shape=shape)
+    return coo.toarray()
+
+
+def _rollup_weights(tm: TechMap, has_data: np.ndarray) -> sp.csr_matrix:
+    """Parent x child weights over children with data: market size if all known, else equal."""
+    edges = tm.edges("variant_of")
+    child = edges["node_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    parent = edges["target_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    keep = has_data[child]
+    child, parent = child[keep], parent[keep]
+    size = tm.nodes["market_size_usd"].to_numpy(dtype=float)[child]
+    unknown = np.bincount(parent, weights=np.isnan(size).astype(float), minlength=len(has_data)) > 0
+    weight = np.where(unknown[parent], 1.0, np.nan_to_num(size))
+    total = np.bincount(parent, weights=weight, minlength=len(has_data))
+    weight = np.divide(weight, total[parent], out=np.zeros_like(weight), where=total[parent] > 0)
+    n = len(has_data)
+    return sp.csr_matrix((weight, (parent, child)), shape=(n, n))
+
+
+def _roll_up(tm: TechMap, country: np.ndarray, firm: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    has_data = own.copy()
+    rolled = np.zeros_like(own)
+    for _ in range(len(tm.nodes)):
+        weights = _rollup_weights(tm, has_data)
+        fill = ~has_data & (np.asarray(weights.sum(axis=1)).ravel() > 0)
+        if not fill.any():
+            break
+        country[fill] = (weights @ country)[fill]
+        firm[fill] = (weights @ firm)[fill]
+        has_data, rolled = has_data | fill, rolled | fill
+    return country, firm, rolled
+
+
+def share_matrices(tm: TechMap, supply: Supply | None = None) -> ShareMatrices:
+    """Country and firm share matrices, with variant trees rolled up."""
+    supply = supply or build_supply(tm)
+    figures = ~supply.atom_estimated
+    country = _matrix(supply, supply.atom_code, len(supply.codes), figures)
+    is_firm = figures & (supply.atom_firm >= 0)
+    firm = _matrix(supply, np.maximum(supply.atom_firm, 0), len(supply.firms), is_firm)
+    own = supply.figures == "share"
+    country, firm, rolled = _roll_up(tm, country, firm, own)
+    basis = np.where(own, "own", np.where(rolled, "rollup", "none")).astype(object)
+    residual = tm.residual_codes | {UNATTRIBUTED}
+    firm_country = tm.provider_rows["country"].reindex(list(supply.firms))
+    return ShareMatrices(
+        country=country,
+        firm=firm,
+        codes=supply.codes,
+        firms=supply.firms,
+        basis=basis,
+        named_code=np.array([c not in residual for c in supply.codes], dtype=bool),
+        named_firm=~firm_country.isin(residual).to_numpy(dtype=bool),
+    )
+
+
+def hhi(shares: np.ndarray) -> np.ndarray:
+    """Herfindahl–Hirschman index per row: ``sum_c s_c**2`` (fractions, so 0..1)."""
+    return np.einsum("ij,ij->i", shares, shares)
+
+
+def countries_to_reach(shares: np.ndarray, level: float = 0.75) -> np.ndarray:
+    """Fewest columns whose shares reach ``level`` per row; 0 where they never do."""
+    ordered = -np.sort(-shares, axis=1)
+    reached = np.cumsum(ordered, axis=1) >= level - 1e-9
+    count = reached.argmax(axis=1) + 1
+    return np.where(reached.any(axis=1), count, 0)
+
+
+def bloc_mask(tm: TechMap, codes: tuple[str, ...], bloc: tuple[str, ...], *, any_member: bool = False) -> np.ndarray:
+    """Which codes belong to ``bloc``: countries by name; regions named or by membership."""
+    members = set(bloc)
+    regions = tm.region_members
+
+    def inside(code: str) -> bool:
+        if code in members:
+            return True
+        if code in regions and regions[code]:
+            test = any if any_member else all
+            return test(m in members for m in regions[code])
+        return False
+
+    return np.array([inside(c) for c in codes], dtype=bool)
+
+
+@dataclass(frozen=True)
+class ExposureTable:
+    """Exposure metrics, one record per node; ``to_frame()`` gives a table."""
+
+    records: tuple[dict, ...]
+    bloc: tuple[str, ...]
+    attribution: str
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(list(self.records))
+        return frame.drop(columns=["shares", "firm_shares", "qualitative", "years"], errors="ignore")
+
+    def to_records(self) -> list[dict]:
+        return list(self.records)
+
+
+def _named(matrix: np.ndarray, mask: np.ndarray, labels: tuple[str, ...], row: int) -> dict[str, float]:
+    values = matrix[row]
+    picks = np.flatnonzero(mask & (values > SHARE_EPS))
+    order = picks[np.argsort(-values[picks], kind="stable")]
+    return {labels[i]: float(values[i]) for i in order}
+
+
+def _qualitative_lists(tm: TechMap) -> dict[str, list[str]]:
+    rows = tm.provision[tm.provision["share"].isna()]
+    return rows.groupby("node_id")["provider_id"].agg(list).to_dict()
+
+
+def _years(tm: TechMap) -> dict[str, list[int]]:
+    rows = tm.provision[tm.provision["year"].notna()]
+    return rows.groupby("node_id")["year"].agg(lambda s: sorted({int(y) for y in s})).to_dict()
+
+
+def exposure(tm: TechMap, bloc: tuple[str, ...] = ("USA", "JPN"), *, attribution: str = "hq") -> ExposureTable:
+    """Exposure metrics for every node of ``tm`` (see the module docstring)."""
+    m = share_matrices(tm, build_supply(tm, attribution))
+    named = m.country * m.named_code
+    concentration = hhi(named)
+    to_75 = countries_to_reach(named)
+    in_bloc = m.country @ bloc_mask(tm, m.codes, bloc)
+    in_bloc_high = m.country @ bloc_mask(tm, m.codes, bloc, any_member=True)
+    firms_named = m.firm * m.named_firm
+    qualitative, years = _qualitative_lists(tm), _years(tm)
+    records = []
+    for i, node_id in enumerate(tm.node_ids):
+        has = m.basis[i] != "none"
+        shares = _named(m.country, m.named_code, m.codes, i)
+        firm_shares = _named(m.firm, m.named_firm, m.firms, i)
+        top = next(iter(shares.items()), (None, None))
+        top_firm = next(iter(firm_shares.items()), (None, None))
+        records.append(
+            {
+                "node_id": node_id,
+                "node_name": tm.node_names[node_id],
+                "kind": tm.nodes.at[i, "kind"],
+                "basis": m.basis[i],
+                "hhi": float(concentration[i]) if has else None,
+                "effective_suppliers": float(1.0 / concentration[i]) if has and concentration[i] > 0 else None,
+                "countries_to_75": int(to_75[i]) if has and to_75[i] > 0 else None,
+                "bloc_share": float(in_bloc[i]) if has else None,
+                "bloc_share_high": float(in_bloc_high[i]) if has else None,
+                "residual_share": float(m.country[i].sum() - named[i].sum()) if has else None,
+                "top_country": top[0],
+                "top_country_share": top[1],
+                "top_firm": top_firm[0],
+                "top_firm_share": top_firm[1],
+                "firm_hhi": float(hhi(firms_named[i : i + 1])[0]) if firm_shares else None,
+                "shares": shares,
+                "firm_shares": firm_shares,
+                "qualitative": qualitative.get(node_id, []) if not has else [],
+                "years": years.get(node_id, []),
+            }
+        )
+    return ExposureTable(tuple(records), tuple(bloc), attribution)
+
+
+@dataclass(frozen=True)
+class Chokepoint:
+    node_id: str
+    node_name: str
+    provider: str
+    provider_name: str
+    share: float
+    by: str
+    basis: str
+
+
+def chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country", *, attribution: str = "hq") -> list[Chokepoint]:
+    """Nodes where one named country (or firm) holds at least ``threshold`` of the market.
+
+    Residuals ("Various countries", "Various companies", unattributed rest) are never
+    chokepoints. Sorted by share, largest first, then by node id.
+    """
+    if by not in ("country", "firm"):
+        msg = f"by must be 'country' or 'firm', not '{by}'"
+        raise ValueError(msg)
+    m = share_matrices(tm, build_supply(tm, attribution))
+    matrix, mask, labels = (m.country, m.named_code, m.codes) if by == "country" else (m.firm, m.named_firm, m.firms)
+    rows, cols = np.nonzero((matrix >= threshold - 1e-9) & mask)
+    names = tm.provider_rows["name"]
+    found = [
+        Chokepoint(tm.node_ids[r], tm.node_names[tm.node_ids[r]], labels[c], str(names.get(labels[c], labels[c])), float(matrix[r, c]), by, m.basis[r])
+        for r, c in zip(rows, cols, strict=True)
+    ]
+    return sorted(found, key=lambda cp: (-cp.share, cp.node_id))
+
+
+def leverage(tm: TechMap, bloc: tuple[str, ...], threshold: float = 0.9, *, attribution: str = "hq") -> list[dict]:
+    """Nodes where ``bloc`` holds at least ``threshold``: where its export control would bite."""
+    table = exposure(tm, bloc, attribution=attribution)
+    hits = [r for r in table.records if r["bloc_share"] is not None and r["bloc_share"] >= threshold - 1e-9]
+    return sorted(hits, key=lambda r: (-r["bloc_share"], r["node_id"]))

@@ -1,0 +1,139 @@
+"""The native format: a folder of CSV tables plus ``metadata.yaml`` (see docs/formats.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from coreatlas.errors import DataSourceError, Problem, ValidationError
+from coreatlas.io.csvfile import check_numeric_columns, locate, read_table, read_text
+from coreatlas.model import schema
+from coreatlas.model.techmap import LINE, Metadata, Source, TechMap
+from coreatlas.model.validate import check
+
+__all__ = ["METADATA_FILE", "TABLE_FILES", "is_native", "read_native", "write_native"]
+
+METADATA_FILE = "metadata.yaml"
+TABLE_FILES = {table: f"{table}.csv" for table in ("nodes", "providers", "provision", "relations", "blocs")}
+REQUIRED_META = ("name", "version", "licence", "sources")
+
+
+def is_native(folder: Path) -> bool:
+    return (folder / METADATA_FILE).is_file()
+
+
+def read_metadata(path: Path) -> Metadata:
+    """Parse ``metadata.yaml``; every problem names the file, line and key."""
+    try:
+        raw = yaml.safe_load(read_text(path)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ValidationError(Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=str(path), line=line)) from exc
+    if not isinstance(raw, dict):
+        raise ValidationError(Problem("expected a mapping of keys such as name, version, licence", file=str(path)))
+    missing = [key for key in REQUIRED_META if key not in raw]
+    if missing:
+        raise ValidationError(Problem(f"missing required key '{missing[0]}'", file=str(path), column=missing[0]))
+    return _metadata_from(raw, path)
+
+
+def _metadata_from(raw: dict, path: Path) -> Metadata:
+    sources = raw.get("sources") or []
+    if not isinstance(sources, list) or not all(isinstance(s, dict) and "id" in s for s in sources):
+        raise ValidationError(Problem("'sources' must be a list of {id, title, url, year}", file=str(path), column="sources"))
+    try:
+        tolerance = float(raw.get("share_tolerance", 0.02))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(Problem("'share_tolerance' must be a number such as 0.02", file=str(path), column="share_tolerance")) from exc
+    return Metadata(
+        name=str(raw["name"]),
+        version=str(raw["version"]),
+        licence=str(raw["licence"]),
+        title=str(raw.get("title", "")),
+        description=str(raw.get("description", "")).strip(),
+        share_tolerance=tolerance,
+        sources=tuple(Source(str(s["id"]), str(s.get("title", "")), str(s.get("url", "")), s.get("year")) for s in sources),
+    )
+
+
+def _read_tables(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    frames, problems = {}, []
+    for table, filename in TABLE_FILES.items():
+        path = folder / filename
+        if table == "blocs" and not path.exists():
+            frames[table] = pd.DataFrame(columns=["bloc", "country", LINE])
+            continue
+        if not path.exists():
+            raise DataSourceError(f"{path}: file not found; a native dataset needs {', '.join(list(TABLE_FILES.values())[:4])}")
+        frames[table] = read_table(path, schema.required_columns(table))
+        problems.extend(check_numeric_columns(frames[table], table, path))
+    return frames, problems
+
+
+def read_native(folder: Path | str) -> TechMap:
+    """Load and validate a native dataset folder; raise on the first file's errors."""
+    folder = Path(folder)
+    meta = read_metadata(folder / METADATA_FILE)
+    frames, problems = _read_tables(folder)
+    if problems:
+        raise ValidationError(problems)
+    blocs: dict[str, list[str]] = {}
+    for name, code in zip(frames["blocs"]["bloc"], frames["blocs"]["country"], strict=True):
+        blocs.setdefault(str(name).strip(), []).append(str(code).strip())
+    tm = TechMap.from_tables(meta, frames["nodes"], frames["providers"], frames["provision"], frames["relations"], blocs)
+    files = {table: folder / name for table, name in TABLE_FILES.items()}
+    try:
+        check(tm)
+    except ValidationError as exc:
+        raise ValidationError(locate(exc.problems, files)) from None
+    return tm
+
+
+def _metadata_dict(meta: Metadata) -> dict:
+    return {
+        "name": meta.name,
+        "title": meta.title,
+        "version": meta.version,
+        "licence": meta.licence,
+        "description": meta.description,
+        "share_tolerance": meta.share_tolerance,
+        "sources": [{"id": s.id, "title": s.title, "url": s.url, "year": s.year} for s in meta.sources],
+    }
+
+
+def _bloc_frame(tm: TechMap) -> pd.DataFrame:
+    rows = [(name, code) for name, codes in tm.blocs.items() for code in codes]
+    return pd.DataFrame(rows, columns=["bloc", "country"])
+
+
+def write_native(tm: TechMap, folder: Path | str, overwrite: bool = False) -> Path:
+    """Write ``tm`` as a native dataset folder, atomically: all files or none."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise DataSourceError(f"{folder}: folder exists and is not empty; choose another or allow overwriting")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _write_files(tm, staging)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder
+
+
+def _write_files(tm: TechMap, target: Path) -> None:
+    with open(target / METADATA_FILE, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(_metadata_dict(tm.meta), handle, sort_keys=False, allow_unicode=True)
+    for table in ("nodes", "providers", "provision", "relations"):
+        frame = getattr(tm, table)[schema.columns(table)]
+        frame.to_csv(target / TABLE_FILES[table], index=False, encoding="utf-8")
+    _bloc_frame(tm).to_csv(target / TABLE_FILES["blocs"], index=False, encoding="utf-8")

@@ -1,0 +1,228 @@
+"""The technology map: who provides each input of a technology, and what needs what.
+
+A :class:`TechMap` is immutable data: five tables and the bloc definitions. Analyses
+are functions over it (:mod:`coreatlas.analysis`); nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from coreatlas.errors import NotFoundError
+from coreatlas.model import schema
+
+__all__ = ["DEFAULT_BLOCS", "Metadata", "Source", "TechMap", "normalise_table"]
+
+#: The CoRe partners and a wider circle of allies; datasets and users may redefine both.
+DEFAULT_BLOCS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "core": ("USA", "JPN"),
+        "allies": ("USA", "JPN", "NLD", "KOR", "TWN", "DEU", "GBR", "FRA"),
+    }
+)
+
+#: Tables keep the source line of each row (where they were read from a file) in this column.
+LINE = "line"
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str = ""
+    url: str = ""
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    name: str
+    version: str = "0"
+    licence: str = ""
+    title: str = ""
+    description: str = ""
+    share_tolerance: float = 0.02
+    sources: tuple[Source, ...] = ()
+    format: str = "native"
+
+
+def _blank_to_na(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def normalise_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Give ``frame`` every column of ``table`` (in schema order) with its dtype.
+
+    Missing optional columns are added empty; strings are stripped, blanks become NA.
+    A ``line`` column, if present, is kept as the source line of each row.
+    """
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for col in schema.TABLES[table]:
+        values = frame[col.name].reset_index(drop=True) if col.name in frame else pd.Series([pd.NA] * len(frame))
+        text = _blank_to_na(values)
+        if col.dtype == "str":
+            out[col.name] = text
+        elif col.dtype == "float":
+            out[col.name] = pd.to_numeric(text, errors="raise").astype("float64")
+        else:
+            out[col.name] = pd.to_numeric(text, errors="raise").astype("Int64")
+    lines = frame[LINE].reset_index(drop=True) if LINE in frame else pd.Series([pd.NA] * len(frame))
+    out[LINE] = pd.array(lines, dtype="Int64")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class TechMap:
+    """A technology map: nodes, providers, provision shares, relations and blocs.
+
+    Treat the tables as read-only; build a new map instead of changing one.
+
+    Attributes
+    ----------
+    meta : Metadata
+        Name, version, licence, sources and the tolerance on share sums.
+    nodes : DataFrame
+        One row per node (columns of ``schema.TABLES["nodes"]``).
+    providers : DataFrame
+        One row per provider: countries, firms, regions and residuals.
+    provision : DataFrame
+        One row per (node, provider): ``share`` is a fraction of the global market,
+        NA for a qualitative ("major provider") row.
+    relations : DataFrame
+        ``node_id uses target_id`` (an input) or ``node_id variant_of target_id``.
+    blocs : Mapping[str, tuple[str, ...]]
+        Named sets of country codes; always includes ``core`` and ``allies``.
+    """
+
+    meta: Metadata
+    nodes: pd.DataFrame
+    providers: pd.DataFrame
+    provision: pd.DataFrame
+    relations: pd.DataFrame
+    blocs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_BLOCS)
+
+    @classmethod
+    def from_tables(
+        cls,
+        meta: Metadata,
+        nodes: pd.DataFrame,
+        providers: pd.DataFrame,
+        provision: pd.DataFrame,
+        relations: pd.DataFrame,
+        blocs: Mapping[str, Iterable[str]] | None = None,
+    ) -> TechMap:
+        """Build a map from raw tables, normalising columns and dtypes (no validation)."""
+        merged = dict(DEFAULT_BLOCS)
+        merged.update({name: tuple(codes) for name, codes in (blocs or {}).items()})
+        return cls(
+            meta=meta,
+            nodes=normalise_table(nodes, "nodes"),
+            providers=normalise_table(providers, "providers"),
+            provision=normalise_table(provision, "provision"),
+            relations=normalise_table(relations, "relations"),
+            blocs=MappingProxyType(merged),
+        )
+
+    # ---- identities -------------------------------------------------------------------
+    @cached_property
+    def node_ids(self) -> np.ndarray:
+        return self.nodes["node_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def node_index(self) -> dict[str, int]:
+        return {node_id: i for i, node_id in enumerate(self.node_ids)}
+
+    @cached_property
+    def node_names(self) -> dict[str, str]:
+        return dict(zip(self.nodes["node_id"], self.nodes["name"], strict=True))
+
+    @cached_property
+    def provider_rows(self) -> pd.DataFrame:
+        """Providers indexed by id (first row wins if an id repeats: validation reports it)."""
+        return self.providers.drop_duplicates("provider_id").set_index("provider_id")
+
+    @cached_property
+    def outputs(self) -> list[str]:
+        """Ultimate outputs: nodes of kind ``output``."""
+        return self.nodes.loc[self.nodes["kind"] == "output", "node_id"].tolist()
+
+    def edges(self, relation: str) -> pd.DataFrame:
+        """The relations of one type, as ``node_id, target_id`` rows."""
+        rows = self.relations[self.relations["relation"] == relation]
+        return rows[["node_id", "target_id", LINE]].reset_index(drop=True)
+
+    def node(self, node_id: str) -> pd.Series:
+        if node_id not in self.node_index:
+            msg = f"unknown node id '{node_id}' in {self.meta.name}"
+            raise NotFoundError(msg)
+        return self.nodes.iloc[self.node_index[node_id]]
+
+    # ---- countries and blocs ---------------------------------------------------------------
+    @cached_property
+    def region_members(self) -> dict[str, frozenset[str]]:
+        regions = self.providers[self.providers["type"] == "region"]
+        return {
+            row.provider_id: frozenset(_split_list(row.members))
+            for row in regions.itertuples(index=False)
+        }
+
+    @cached_property
+    def residual_codes(self) -> frozenset[str]:
+        return frozenset(self.providers.loc[self.providers["type"] == "residual", "provider_id"])
+
+    @cached_property
+    def country_codes(self) -> list[str]:
+        """Every code a share can be attributed to: countries, regions and residuals."""
+        typed = self.providers[self.providers["type"].isin(["country", "region", "residual"])]
+        codes = set(typed["provider_id"])
+        firms = self.providers[self.providers["type"] == "firm"]
+        codes |= set(firms["country"].dropna()) | set(firms["site_country"].dropna())
+        return sorted(codes)
+
+    def resolve_bloc(self, spec: str) -> tuple[str, ...]:
+        """A bloc by name (``core``) or as comma-separated country codes (``USA,JPN``)."""
+        if spec in self.blocs:
+            return tuple(self.blocs[spec])
+        codes = tuple(code.strip() for code in spec.split(",") if code.strip())
+        if len(codes) > 1 or (codes and _looks_like_code(codes[0])):
+            return codes
+        msg = f"unknown bloc '{spec}': name one of {', '.join(sorted(self.blocs))} or give country codes such as USA,JPN"
+        raise NotFoundError(msg)
+
+    def equals(self, other: TechMap) -> bool:
+        """Same content (ignores where rows were read from)."""
+        pairs = [
+            (self.nodes, other.nodes),
+            (self.providers, other.providers),
+            (self.provision, other.provision),
+            (self.relations, other.relations),
+        ]
+        same_tables = all(_same_rows(a, b) for a, b in pairs)
+        same_meta = _comparable(self.meta) == _comparable(other.meta)
+        return same_tables and same_meta and dict(self.blocs) == dict(other.blocs)
+
+
+def _comparable(meta: Metadata) -> Metadata:
+    return Metadata(**{**meta.__dict__, "format": "native"})
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    left = a.drop(columns=LINE).reset_index(drop=True)
+    right = b.drop(columns=LINE).reset_index(drop=True)
+    return left.shape == right.shape and left.equals(right)
+
+
+def _split_list(text: object) -> list[str]:
+    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
+        return []
+    return [part.strip() for part in str(text).split(";") if part.strip()]
+
+
+def _looks_like_code(text: str) -> bool:
+    return text.isupper() and 2 <= len(text) <= 3 and text.isalpha()

@@ -1,0 +1,221 @@
+"""Validation of a technology map: pure ``check_*`` functions returning problems.
+
+Each check returns a list of :class:`~coreatlas.errors.Problem` naming the table, the
+source line and the column; adapters add the file name. :func:`validate` runs them
+all, and :func:`check` raises :class:`~coreatlas.errors.ValidationError` on errors.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from coreatlas.errors import Problem, ValidationError
+from coreatlas.model import schema
+from coreatlas.model.techmap import LINE, TechMap
+
+__all__ = ["check", "find_cycle", "validate"]
+
+COUNTRY_LEVEL = ("country", "region", "residual")
+
+
+def _line(row) -> int | None:
+    value = getattr(row, LINE)
+    return None if pd.isna(value) else int(value)
+
+
+def _problem(table: str, row, column: str, message: str, severity: str = "error") -> Problem:
+    return Problem(message, table=table, line=_line(row), column=column, severity=severity)
+
+
+def check_required_values(tm: TechMap) -> list[Problem]:
+    problems = []
+    for table in ("nodes", "providers", "provision", "relations"):
+        frame = getattr(tm, table)
+        for col in schema.required_columns(table):
+            for row in frame[frame[col].isna()].itertuples(index=False):
+                problems.append(_problem(table, row, col, f"'{col}' is empty; a value is required"))
+    return problems
+
+
+def check_unique_ids(tm: TechMap) -> list[Problem]:
+    problems = []
+    for table, col in (("nodes", "node_id"), ("providers", "provider_id")):
+        frame = getattr(tm, table)
+        for row in frame[frame[col].duplicated()].itertuples(index=False):
+            value = getattr(row, col)
+            problems.append(_problem(table, row, col, f"duplicate id '{value}'; ids must be unique"))
+    pairs = tm.provision.duplicated(["node_id", "provider_id"])
+    for row in tm.provision[pairs].itertuples(index=False):
+        message = f"provider '{row.provider_id}' is listed twice for node '{row.node_id}'"
+        problems.append(_problem("provision", row, "provider_id", message))
+    return problems
+
+
+def check_vocabularies(tm: TechMap) -> list[Problem]:
+    problems = []
+    vocabularies = (
+        ("nodes", "kind", schema.NODE_KINDS),
+        ("providers", "type", schema.PROVIDER_TYPES),
+        ("relations", "relation", schema.RELATION_TYPES),
+    )
+    for table, col, allowed in vocabularies:
+        frame = getattr(tm, table)
+        bad = frame[frame[col].notna() & ~frame[col].isin(allowed)]
+        for row in bad.itertuples(index=False):
+            message = f"unknown {col} '{getattr(row, col)}'; expected one of {', '.join(allowed)}"
+            problems.append(_problem(table, row, col, message))
+    return problems
+
+
+def check_references(tm: TechMap) -> list[Problem]:
+    node_ids = set(tm.nodes["node_id"].dropna())
+    provider_ids = set(tm.providers["provider_id"].dropna())
+    references = (
+        ("provision", "node_id", node_ids, "node"),
+        ("provision", "provider_id", provider_ids, "provider"),
+        ("relations", "node_id", node_ids, "node"),
+        ("relations", "target_id", node_ids, "node"),
+    )
+    problems = []
+    for table, col, known, what in references:
+        frame = getattr(tm, table)
+        for row in frame[frame[col].notna() & ~frame[col].isin(known)].itertuples(index=False):
+            message = f"unknown {what} id '{getattr(row, col)}'; it is not defined in the {what}s table"
+            problems.append(_problem(table, row, col, message))
+    return problems
+
+
+def check_shares(tm: TechMap) -> list[Problem]:
+    problems = []
+    frame = tm.provision
+    for col in ("share", "share_low", "share_high"):
+        bad = frame[frame[col].notna() & ((frame[col] < 0) | (frame[col] > 1))]
+        for row in bad.itertuples(index=False):
+            message = f"share {getattr(row, col):g} is outside [0, 1]; shares are fractions (0.25 for 25%)"
+            problems.append(_problem("provision", row, col, message))
+    low_bad = frame["share_low"].notna() & frame["share"].notna() & (frame["share_low"] > frame["share"])
+    high_bad = frame["share_high"].notna() & frame["share"].notna() & (frame["share_high"] < frame["share"])
+    for row in frame[low_bad | high_bad].itertuples(index=False):
+        message = "the range must hold the share: expected share_low <= share <= share_high"
+        problems.append(_problem("provision", row, "share", message))
+    return problems
+
+
+def check_provenance(tm: TechMap) -> list[Problem]:
+    """Numeric shares should say where they come from and which year they describe."""
+    frame = tm.provision[tm.provision["share"].notna()]
+    problems = []
+    for col in ("source", "year"):
+        for row in frame[frame[col].isna()].itertuples(index=False):
+            message = f"share of '{row.provider_id}' in '{row.node_id}' has no {col}"
+            problems.append(_problem("provision", row, col, message, severity="warning"))
+    return problems
+
+
+def _country_level(tm: TechMap) -> pd.DataFrame:
+    types = tm.providers.drop_duplicates("provider_id").set_index("provider_id")["type"]
+    rows = tm.provision.assign(ptype=tm.provision["provider_id"].map(types))
+    return rows[rows["ptype"].isin(COUNTRY_LEVEL) & rows["share"].notna()]
+
+
+def check_share_sums(tm: TechMap) -> list[Problem]:
+    """Country shares of a node may sum to at most 1 + ``meta.share_tolerance``."""
+    rows = _country_level(tm)
+    limit = 1.0 + tm.meta.share_tolerance
+    totals = rows.groupby("node_id", sort=False)["share"].sum()
+    problems = []
+    for node_id, total in totals[totals > limit + 1e-12].items():
+        first = rows[rows["node_id"] == node_id].iloc[0]
+        message = (
+            f"country shares of node '{node_id}' sum to {total:.4g}, above 1 + tolerance "
+            f"{tm.meta.share_tolerance:g}; expected at most {limit:g}"
+        )
+        line = None if pd.isna(first[LINE]) else int(first[LINE])
+        problems.append(Problem(message, table="provision", line=line, column="share"))
+    return problems
+
+
+def find_cycle(edges: pd.DataFrame) -> list[int] | None:
+    """Row positions of ``edges`` forming a directed cycle ``node_id -> target_id``, or None."""
+    successors: dict[str, list[tuple[str, int]]] = {}
+    for position, (source, target) in enumerate(zip(edges["node_id"], edges["target_id"], strict=True)):
+        successors.setdefault(source, []).append((target, position))
+    state: dict[str, int] = {}
+    for start in successors:
+        cycle = _cycle_from(start, successors, state)
+        if cycle is not None:
+            return cycle
+    return None
+
+
+def _cycle_from(start, successors, state) -> list[int] | None:
+    """Iterative depth-first search; state 1 = on the stack, 2 = done."""
+    if state.get(start):
+        return None
+    stack = [(start, iter(successors.get(start, ())))]
+    path_edges: list[int] = []
+    path_nodes = [start]
+    state[start] = 1
+    while stack:
+        node, children = stack[-1]
+        step = next(children, None)
+        if step is None:
+            state[node] = 2
+            stack.pop()
+            path_nodes.pop()
+            if path_edges:
+                path_edges.pop()
+            continue
+        child, position = step
+        if state.get(child) == 1:
+            return path_edges[path_nodes.index(child):] + [position]
+        if not state.get(child):
+            state[child] = 1
+            stack.append((child, iter(successors.get(child, ()))))
+            path_nodes.append(child)
+            path_edges.append(position)
+    return None
+
+
+def check_acyclic(tm: TechMap) -> list[Problem]:
+    problems = []
+    for relation in ("uses", "variant_of"):
+        edges = tm.edges(relation).dropna(subset=["node_id", "target_id"]).reset_index(drop=True)
+        cycle = find_cycle(edges)
+        if cycle is None:
+            continue
+        names = [edges.at[i, "node_id"] for i in cycle] + [edges.at[cycle[0], "node_id"]]
+        row = edges.iloc[cycle[-1]]
+        line = None if pd.isna(row[LINE]) else int(row[LINE])
+        message = f"'{relation}' relations form a cycle: {' -> '.join(names)}; they must be acyclic"
+        problems.append(Problem(message, table="relations", line=line, column="target_id"))
+    return problems
+
+
+CHECKS = (
+    check_required_values,
+    check_unique_ids,
+    check_vocabularies,
+    check_references,
+    check_shares,
+    check_share_sums,
+    check_acyclic,
+    check_provenance,
+)
+
+
+def validate(tm: TechMap) -> list[Problem]:
+    """Every problem of ``tm``, errors and warnings, in check order."""
+    problems: list[Problem] = []
+    for check_function in CHECKS:
+        problems.extend(check_function(tm))
+    return problems
+
+
+def check(tm: TechMap) -> list[Problem]:
+    """Raise :class:`ValidationError` if ``tm`` has errors; return its warnings."""
+    problems = validate(tm)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ValidationError(errors)
+    return problems
