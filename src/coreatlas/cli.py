@@ -30,7 +30,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, for grep and logs
 
 DataOption = Annotated[str, typer.Option("--data", "-d", help="Built-in dataset name (chips) or a folder in the native or ETO format.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]

@@ -6,7 +6,8 @@ this one decomposition, so the rules below are stated once:
 * Country-level rows (countries, regions, residuals such as "Various countries") give
   a node's country totals when any of them carries a figure.
 * Firm rows with figures split their headquarters country's total: each firm is an atom,
-  and the country keeps the rest (never below zero). Where a node has firm figures only,
+  and the country keeps the rest (never below zero). Country rows win: firms that sum
+  (by rounding) above their country's row are scaled down to it. Where a node has firm figures only,
   the firms are the atoms and country totals derive from them by headquarters country
   (or by site country with ``attribution="site"``).
 * What the figures leave unassigned (1 minus their sum) goes in equal parts to the
@@ -87,12 +88,17 @@ def _figure_atoms(rows: pd.DataFrame, residual_codes: frozenset[str]) -> pd.Data
     firms = numeric[numeric["is_firm"]]
     country_nodes = set(countries["node_id"])
     firm_sums = firms[firms["node_id"].isin(country_nodes)].groupby(["node_id", "hq"])["share"].sum()
-    keys = pd.MultiIndex.from_arrays([countries["node_id"], countries["code"]])
+    keys = pd.MultiIndex.from_arrays([countries["node_id"], countries["code"]], names=["node_id", "hq"])
     taken = firm_sums.reindex(keys).fillna(0.0).to_numpy()
     country_atoms = countries.assign(share=np.maximum(countries["share"].to_numpy() - taken, 0.0), firm=None)
     # A residual firm ("Various companies") is already inside the country rows' totals.
     residual_firm = firms["hq"].isin(residual_codes) & firms["node_id"].isin(country_nodes)
-    firm_atoms = firms[~residual_firm].assign(firm=lambda f: f["provider_id"])
+    firms = firms[~residual_firm]
+    # Country rows win: firms summing (by rounding) above their country's row are scaled to it.
+    country_total = pd.Series(countries["share"].to_numpy(), index=keys).groupby(level=[0, 1]).sum()
+    firm_keys = pd.MultiIndex.from_arrays([firms["node_id"], firms["hq"]])
+    scale = (country_total / firm_sums).clip(upper=1.0).reindex(firm_keys).fillna(1.0).to_numpy()
+    firm_atoms = firms.assign(firm=firms["provider_id"], share=firms["share"].to_numpy() * scale)
     return pd.concat([country_atoms, firm_atoms], ignore_index=True)[["node_id", "code", "firm", "share"]]
 
 
