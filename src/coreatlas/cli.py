@@ -213,7 +213,11 @@ def exposure(
     for r in table.records:
         eff = "–" if r["effective_suppliers"] is None else f"{r['effective_suppliers']:.2f}"
         hhi = "–" if r["hhi"] is None else f"{r['hhi']:.3f}"
-        top = f"{r['top_country']} {_pct(r['top_country_share'])}" if r["top_country"] else ("qualitative: " + ", ".join(r["qualitative"]) if r["qualitative"] else "–")
+        top = (
+            f"{r['top_country']} {_pct(r['top_country_share'])}"
+            if r["top_country"]
+            else ("qualitative: " + ", ".join(r["qualitative"]) if r["qualitative"] else "–")
+        )
         grid.add_row(r["node_name"], hhi, eff, str(r["countries_to_75"] or "–"), _pct(r["bloc_share"]), top)
     out.print(grid)
 

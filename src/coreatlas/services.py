@@ -52,8 +52,7 @@ class ValidationReport:
             "ok": self.ok,
             "counts": self.counts,
             "problems": [
-                {"severity": p.severity, "file": p.file, "line": p.line, "column": p.column, "message": p.message}
-                for p in self.problems
+                {"severity": p.severity, "file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in self.problems
             ],
         }
 
@@ -172,7 +171,9 @@ def _check_code(tm: TechMap, code: str) -> str:
     known = set(tm.country_codes)
     if code in known or (code.isalpha() and code.isupper() and len(code) == 3):
         return code
-    raise ScenarioError(f"unknown country code '{code}'; use ISO 3166 alpha-3 codes such as TWN, JPN, USA (or a region code: {', '.join(sorted(tm.region_members)) or 'none'})")
+    raise ScenarioError(
+        f"unknown country code '{code}'; use ISO 3166 alpha-3 codes such as TWN, JPN, USA (or a region code: {', '.join(sorted(tm.region_members)) or 'none'})"
+    )
 
 
 def _bloc(tm: TechMap, value: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -212,7 +213,9 @@ def load_scenarios(tm: TechMap, path: str | Path) -> list[Scenario]:
     return [build_scenario(tm, spec) for spec in read_scenarios(path)]
 
 
-def run_scenarios(tm: TechMap, scenarios: list[Scenario], *, variants: str = "pool", attribution: str = "hq", progress=None) -> list[ScenarioResult]:
+def run_scenarios(
+    tm: TechMap, scenarios: list[Scenario], *, variants: str = "pool", attribution: str = "hq", progress=None
+) -> list[ScenarioResult]:
     """Run each scenario; ``progress`` (optional) is called with 1 after each."""
     propagator = Propagator(tm, attribution=attribution, variants=variants)
     results = []

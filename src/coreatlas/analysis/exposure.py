@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coreatlas.analysis.graph import topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.model.techmap import TechMap
 
@@ -74,13 +75,16 @@ def _rollup_weights(tm: TechMap, has_data: np.ndarray) -> sp.csr_matrix:
 
 
 def _roll_up(tm: TechMap, country: np.ndarray, firm: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill parents without figures from their variants, deepest level first."""
+    edges = tm.edges("variant_of")
+    child = edges["node_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    parent = edges["target_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    height = topological_levels(len(own), child, parent)
     has_data = own.copy()
     rolled = np.zeros_like(own)
-    for _ in range(len(tm.nodes)):
+    for level in range(1, int(height.max(initial=0)) + 1):
         weights = _rollup_weights(tm, has_data)
-        fill = ~has_data & (np.asarray(weights.sum(axis=1)).ravel() > 0)
-        if not fill.any():
-            break
+        fill = ~has_data & (height == level) & (np.asarray(weights.sum(axis=1)).ravel() > 0)
         country[fill] = (weights @ country)[fill]
         firm[fill] = (weights @ firm)[fill]
         has_data, rolled = has_data | fill, rolled | fill
@@ -117,6 +121,8 @@ def hhi(shares: np.ndarray) -> np.ndarray:
 
 def countries_to_reach(shares: np.ndarray, level: float = 0.75) -> np.ndarray:
     """Fewest columns whose shares reach ``level`` per row; 0 where they never do."""
+    if shares.shape[1] == 0:
+        return np.zeros(shares.shape[0], dtype=np.int64)
     ordered = -np.sort(-shares, axis=1)
     reached = np.cumsum(ordered, axis=1) >= level - 1e-9
     count = reached.argmax(axis=1) + 1
@@ -240,7 +246,15 @@ def chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country", *, att
     rows, cols = np.nonzero((matrix >= threshold - 1e-9) & mask)
     names = tm.provider_rows["name"]
     found = [
-        Chokepoint(tm.node_ids[r], tm.node_names[tm.node_ids[r]], labels[c], str(names.get(labels[c], labels[c])), float(matrix[r, c]), by, m.basis[r])
+        Chokepoint(
+            tm.node_ids[r],
+            tm.node_names[tm.node_ids[r]],
+            labels[c],
+            str(names.get(labels[c], labels[c])),
+            float(matrix[r, c]),
+            by,
+            m.basis[r],
+        )
         for r, c in zip(rows, cols, strict=True)
     ]
     return sorted(found, key=lambda cp: (-cp.share, cp.node_id))

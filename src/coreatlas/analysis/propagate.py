@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coreatlas.analysis.graph import topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.model.scenario import Scenario
 from coreatlas.model.techmap import TechMap
@@ -52,28 +53,6 @@ class Level:
     variant_parents: np.ndarray
     variant_children: np.ndarray
     variant_weights: np.ndarray
-
-
-def _topological_levels(n: int, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Level of each node: 0 for nodes needing nothing, else 1 + max level of what it needs.
-
-    An edge ``sources[e] -> targets[e]`` means ``targets[e]`` needs ``sources[e]``.
-    """
-    graph = sp.csr_matrix((np.ones(len(sources)), (targets, sources)), shape=(n, n))
-    level = np.zeros(n, dtype=np.int64)
-    indegree = np.diff(graph.indptr)
-    ready = indegree == 0
-    frontier = np.flatnonzero(ready)
-    remaining = indegree.copy()
-    depth = 0
-    reverse = graph.T.tocsr()
-    while frontier.size:
-        level[frontier] = depth
-        touched = reverse[frontier].indices
-        np.subtract.at(remaining, touched, 1)
-        frontier = np.unique(touched[remaining[touched] == 0])
-        depth += 1
-    return level
 
 
 def _variant_weights(tm: TechMap, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
@@ -98,7 +77,7 @@ def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 def _levels(tm: TechMap) -> list[Level]:
     consumer, needed, parent, child = _edge_arrays(tm)
-    level = _topological_levels(len(tm.nodes), np.concatenate([needed, child]), np.concatenate([consumer, parent]))
+    level = topological_levels(len(tm.nodes), np.concatenate([needed, child]), np.concatenate([consumer, parent]))
     weights = _variant_weights(tm, child, parent)
     levels = []
     for depth in range(1, int(level.max(initial=0)) + 1):
@@ -202,29 +181,25 @@ def _inside(code: str, members: set[str], regions: dict[str, frozenset[str]]) ->
 
 
 def _country_factors(tm: TechMap, codes: tuple[str, ...], scenario: Scenario) -> np.ndarray:
-    factor = {code: 1.0 for code in codes}
-    for code in scenario.remove_countries:
-        factor[code] = 0.0
+    """Factor per code: 1 untouched, 0 gone; a region follows its best member unless named."""
+    explicit = {code: 0.0 for code in scenario.remove_countries}
     for code, value in scenario.capacity.items():
-        if code in factor or code not in tm.provider_rows.index or tm.provider_rows.at[code, "type"] != "firm":
-            factor[code] = min(factor.get(code, 1.0), float(value))
+        if code not in tm.provider_rows.index or tm.provider_rows.at[code, "type"] != "firm":
+            explicit[code] = min(explicit.get(code, 1.0), float(value))
+    factor = {code: explicit.get(code, 1.0) for code in codes}
     regions = tm.region_members
-    named = set(scenario.remove_countries) | set(scenario.capacity)
     for region, members in regions.items():
-        if region not in named and members:
-            factor[region] = max(factor.get(m, 1.0) for m in members)
+        if members:
+            from_members = max(explicit.get(m, 1.0) for m in members)
+            factor[region] = min(from_members, explicit.get(region, 1.0))
+    excluded = set()
     if scenario.only_bloc is not None:
         keep = set(scenario.only_bloc)
-        for code in codes:
-            if not _inside(code, keep, regions):
-                factor[code] = 0.0
+        excluded |= {code for code in codes if not _inside(code, keep, regions)}
     if scenario.export_control is not None:
-        ec = scenario.export_control
-        deny = set(ec.denied_by) - {ec.target}
-        for code in codes:
-            if _inside(code, deny, regions):
-                factor[code] = 0.0
-    return np.array([factor[c] for c in codes])
+        deny = set(scenario.export_control.denied_by) - {scenario.export_control.target}
+        excluded |= {code for code in codes if _inside(code, deny, regions)}
+    return np.array([0.0 if c in excluded else factor[c] for c in codes])
 
 
 @dataclass(frozen=True)
@@ -306,13 +281,17 @@ def _warnings(prop: Propagator, scenario: Scenario) -> list[str]:
     notes = [f"{code} provides nothing in this map" for code in scenario.remove_countries if code not in known]
     if scenario.only_bloc is not None or scenario.export_control is not None:
         for region, members in prop.tm.region_members.items():
-            notes.append(f"{region} is a region overlapping its member states; it counts as inside a bloc only if the bloc names it or all {len(members)} members")
+            notes.append(
+                f"{region} is a region overlapping its member states; it counts as inside a bloc only if the bloc names it or all {len(members)} members"
+            )
     if scenario.only_bloc is not None and any(c in prop.tm.residual_codes or c == UNATTRIBUTED for c in prop.supply.codes):
         notes.append("residual shares ('Various countries', unattributed) count as outside the bloc")
     return notes
 
 
-def run_scenario(tm: TechMap, scenario: Scenario, *, attribution: str = "hq", variants: str = "pool", propagator: Propagator | None = None) -> ScenarioResult:
+def run_scenario(
+    tm: TechMap, scenario: Scenario, *, attribution: str = "hq", variants: str = "pool", propagator: Propagator | None = None
+) -> ScenarioResult:
     """Availability of every node of ``tm`` under ``scenario``, with binding paths for outputs."""
     prop = propagator or Propagator(tm, attribution=attribution, variants=variants)
     country, firm = prop.factors(scenario)

@@ -27,10 +27,7 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        message = (
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
-            "expected UTF-8: re-save it as UTF-8"
-        )
+        message = f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); expected UTF-8: re-save it as UTF-8"
         raise ValidationError(Problem(message, file=str(path), line=line)) from exc
 
 

@@ -38,9 +38,35 @@ from coreatlas.model.validate import check
 __all__ = ["ETO_FILES", "EU27", "is_eto", "read_eto"]
 
 ETO_FILES = ("inputs.csv", "providers.csv", "provision.csv", "sequence.csv", "stages.csv")
-EU27 = (
-    "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE"
-).split()
+EU27 = [
+    "AUT",
+    "BEL",
+    "BGR",
+    "HRV",
+    "CYP",
+    "CZE",
+    "DNK",
+    "EST",
+    "FIN",
+    "FRA",
+    "DEU",
+    "GRC",
+    "HUN",
+    "IRL",
+    "ITA",
+    "LVA",
+    "LTU",
+    "LUX",
+    "MLT",
+    "NLD",
+    "POL",
+    "PRT",
+    "ROU",
+    "SVK",
+    "SVN",
+    "ESP",
+    "SWE",
+]
 KINDS = {
     "process": "process",
     "tool_resource": "tool",
@@ -155,7 +181,9 @@ def _provision(raw: pd.DataFrame, ids: dict[str, str], path: Path) -> pd.DataFra
     text = raw["share_provided"].astype("string").str.strip()
     problems = [
         Problem(f"'{value}' is not a number; expected a percent 0..100 or blank", file=str(path), line=int(line), column="share_provided")
-        for value, line in zip(text[percent.isna() & text.notna() & (text != "")], raw.loc[percent.isna() & text.notna() & (text != ""), LINE], strict=True)
+        for value, line in zip(
+            text[percent.isna() & text.notna() & (text != "")], raw.loc[percent.isna() & text.notna() & (text != ""), LINE], strict=True
+        )
     ]
     out_of_range = percent.notna() & ((percent < 0) | (percent > 100))
     problems += [
@@ -181,10 +209,18 @@ def _relations(sequence: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     uses = blank[blank["goes_into_id"].notna()]
     variants = blank[blank["is_type_of_id"].notna()]
     processes = nodes[(nodes["kind"] == "process") & nodes["stage"].notna() & ~nodes["node_id"].str.startswith("S")]
-    stage_ids = dict(zip(nodes.loc[nodes["node_id"].str.startswith("S"), "stage"], nodes.loc[nodes["node_id"].str.startswith("S"), "node_id"], strict=True))
+    stage_ids = dict(
+        zip(
+            nodes.loc[nodes["node_id"].str.startswith("S"), "stage"],
+            nodes.loc[nodes["node_id"].str.startswith("S"), "node_id"],
+            strict=True,
+        )
+    )
     frames = [
         pd.DataFrame({"node_id": uses["goes_into_id"], "relation": "uses", "target_id": uses["input_id"], LINE: uses[LINE]}),
-        pd.DataFrame({"node_id": variants["input_id"], "relation": "variant_of", "target_id": variants["is_type_of_id"], LINE: variants[LINE]}),
+        pd.DataFrame(
+            {"node_id": variants["input_id"], "relation": "variant_of", "target_id": variants["is_type_of_id"], LINE: variants[LINE]}
+        ),
         pd.DataFrame({"node_id": processes["node_id"], "relation": "uses", "target_id": processes["stage"].map(stage_ids), LINE: pd.NA}),
     ]
     return pd.concat(frames, ignore_index=True)
@@ -208,7 +244,12 @@ def read_eto(folder: Path | str) -> TechMap:
         format="eto",
     )
     tm = TechMap.from_tables(meta, nodes, _providers(raw["providers.csv"], ids), provision, _relations(raw["sequence.csv"], nodes))
-    files = {"nodes": folder / "inputs.csv", "providers": folder / "providers.csv", "provision": folder / "provision.csv", "relations": folder / "sequence.csv"}
+    files = {
+        "nodes": folder / "inputs.csv",
+        "providers": folder / "providers.csv",
+        "provision": folder / "provision.csv",
+        "relations": folder / "sequence.csv",
+    }
     try:
         check(tm)
     except ValidationError as exc:

@@ -31,7 +31,7 @@ def _svg(fig) -> str:
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def chokepoint_chart(exposure_rows: list[dict]) -> str:
@@ -81,7 +81,11 @@ def scenario_chart(results: list[ScenarioResult]) -> str:
 def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td class='num'>{html.escape(str(v))}</td>" if i in numeric else f"<td>{html.escape(str(v))}</td>" for i, v in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{html.escape(str(v))}</td>" if i in numeric else f"<td>{html.escape(str(v))}</td>" for i, v in enumerate(r)
+        )
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -94,7 +98,9 @@ def _binding_text(output: dict) -> str:
     return " ← ".join(steps) + (f" ← lost: {cause}" if cause else "")
 
 
-def render_report(tm: TechMap, chokepoints: list[dict], exposure_rows: list[dict], bloc_rows: list[dict], results: list[ScenarioResult]) -> str:
+def render_report(
+    tm: TechMap, chokepoints: list[dict], exposure_rows: list[dict], bloc_rows: list[dict], results: list[ScenarioResult]
+) -> str:
     """The report's HTML text."""
     meta = tm.meta
     choke_ids = list(dict.fromkeys(c["node_id"] for c in chokepoints))
@@ -112,7 +118,11 @@ def render_report(tm: TechMap, chokepoints: list[dict], exposure_rows: list[dict
         scenario_chart(results) if results else "",
         _table(
             ["scenario", "what happens", "output", "remaining", "binding path"],
-            [[r.scenario.name, r.scenario.description or r.scenario.summary(), o["node_name"], f"{o['available']:.1%}", _binding_text(o)] for r in results for o in r.outputs()],
+            [
+                [r.scenario.name, r.scenario.description or r.scenario.summary(), o["node_name"], f"{o['available']:.1%}", _binding_text(o)]
+                for r in results
+                for o in r.outputs()
+            ],
             {3},
         ),
         "<h2>Sources</h2>",

@@ -68,7 +68,9 @@ def _capacity(path: Path, node: yaml.Node, value) -> dict[str, float]:
     out = {}
     for key, fraction in value.items():
         if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
-            raise _problem(path, node, f"capacity of '{key}' is {fraction!r}; expected a fraction in [0, 1] (0.3 = 30% remains)", "capacity")
+            raise _problem(
+                path, node, f"capacity of '{key}' is {fraction!r}; expected a fraction in [0, 1] (0.3 = 30% remains)", "capacity"
+            )
         out[str(key)] = float(fraction)
     return out
 
@@ -107,7 +109,9 @@ def read_scenarios(path: Path | str) -> list[ScenarioSpec]:
         root = yaml.compose(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ValidationError(Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=str(path), line=mark.line + 1 if mark else None)) from exc
+        raise ValidationError(
+            Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=str(path), line=mark.line + 1 if mark else None)
+        ) from exc
     if root is None:
         raise ValidationError(Problem("the file is empty; expected a scenario", file=str(path), line=1))
     nodes = [root]

@@ -167,10 +167,7 @@ class TechMap:
     @cached_property
     def region_members(self) -> dict[str, frozenset[str]]:
         regions = self.providers[self.providers["type"] == "region"]
-        return {
-            row.provider_id: frozenset(_split_list(row.members))
-            for row in regions.itertuples(index=False)
-        }
+        return {row.provider_id: frozenset(_split_list(row.members)) for row in regions.itertuples(index=False)}
 
     @cached_property
     def residual_codes(self) -> frozenset[str]:

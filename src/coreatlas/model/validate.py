@@ -168,7 +168,7 @@ def _cycle_from(start, successors, state) -> list[int] | None:
             continue
         child, position = step
         if state.get(child) == 1:
-            return path_edges[path_nodes.index(child):] + [position]
+            return path_edges[path_nodes.index(child) :] + [position]
         if not state.get(child):
             state[child] = 1
             stack.append((child, iter(successors.get(child, ()))))
@@ -177,18 +177,31 @@ def _cycle_from(start, successors, state) -> list[int] | None:
     return None
 
 
+def _cycle_problem(edges: pd.DataFrame, label: str) -> list[Problem]:
+    cycle = find_cycle(edges)
+    if cycle is None:
+        return []
+    names = [edges.at[i, "node_id"] for i in cycle] + [edges.at[cycle[0], "node_id"]]
+    row = edges.iloc[cycle[-1]]
+    line = None if pd.isna(row[LINE]) else int(row[LINE])
+    message = f"{label} form a cycle: {' -> '.join(names)}; they must be acyclic"
+    return [Problem(message, table="relations", line=line, column="target_id")]
+
+
 def check_acyclic(tm: TechMap) -> list[Problem]:
+    """``uses`` and ``variant_of`` must each be acyclic, and so must both together.
+
+    Together means in the direction of need: a node needs its inputs, a parent its variants.
+    """
     problems = []
     for relation in ("uses", "variant_of"):
         edges = tm.edges(relation).dropna(subset=["node_id", "target_id"]).reset_index(drop=True)
-        cycle = find_cycle(edges)
-        if cycle is None:
-            continue
-        names = [edges.at[i, "node_id"] for i in cycle] + [edges.at[cycle[0], "node_id"]]
-        row = edges.iloc[cycle[-1]]
-        line = None if pd.isna(row[LINE]) else int(row[LINE])
-        message = f"'{relation}' relations form a cycle: {' -> '.join(names)}; they must be acyclic"
-        problems.append(Problem(message, table="relations", line=line, column="target_id"))
+        problems += _cycle_problem(edges, f"'{relation}' relations")
+    if not problems:
+        uses = tm.edges("uses")
+        variants = tm.edges("variant_of").rename(columns={"node_id": "target_id", "target_id": "node_id"})
+        both = pd.concat([uses, variants], ignore_index=True).dropna(subset=["node_id", "target_id"]).reset_index(drop=True)
+        problems += _cycle_problem(both, "'uses' and 'variant_of' relations together")
     return problems
 
 
