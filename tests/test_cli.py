@@ -192,3 +192,26 @@ def test_bad_output_suffix_writes_nothing(tmp_path: Path):
 
 def test_builtin_dataset_is_shipped():
     assert (builtin_path("chips") / "metadata.yaml").is_file()
+
+
+def test_site_attribution_moves_firm_shares(tmp_path: Path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "metadata.yaml").write_text("name: site\nversion: '1'\nlicence: CC0-1.0\nsources: []\n", encoding="utf-8")
+    (folder / "nodes.csv").write_text("node_id,name,kind\nfab,Fab,output\n", encoding="utf-8")
+    (folder / "providers.csv").write_text(
+        "provider_id,name,type,country,site_country\nfoundry,Foundry,firm,TWN,USA\nother,Other,firm,KOR,\n", encoding="utf-8"
+    )
+    (folder / "provision.csv").write_text(
+        "node_id,provider_id,share,year,source\nfab,foundry,0.6,2024,s\nfab,other,0.4,2024,s\n", encoding="utf-8"
+    )
+    (folder / "relations.csv").write_text("node_id,relation,target_id\n", encoding="utf-8")
+    # only firms are given: country shares derive from them, by headquarters or by site
+    hq = json.loads(run("exposure", "--data", str(folder), "--json").stdout)[0]["shares"]
+    site = json.loads(run("exposure", "--data", str(folder), "--json", "--attribution", "site").stdout)[0]["shares"]
+    assert hq == {"TWN": pytest.approx(0.6), "KOR": pytest.approx(0.4)}
+    assert site == {"USA": pytest.approx(0.6), "KOR": pytest.approx(0.4)}
+    lost = json.loads(run("scenario", "--data", str(folder), "--remove-country", "TWN", "--attribution", "site", "--json").stdout)
+    assert lost[0]["available"] == 1.0
+    bad = runner.invoke(app, ["exposure", "--data", str(folder), "--attribution", "plant"])
+    assert bad.exit_code == 2 and "--attribution must be 'hq'" in bad.stderr

@@ -179,6 +179,15 @@ def test_uses_and_variant_of_separately_acyclic_is_fine():
     assert errors(make_map(nodes=["a", "b"], relations=rels)) == []
 
 
+def test_uses_and_variant_of_cycle_together():
+    # a uses b (a needs b) and a is a variant of b (b needs a): a cycle in the direction
+    # of need, reported at the edge that closes it (the variant_of row, line 3)
+    rels = [("a", "uses", "b"), ("a", "variant_of", "b")]
+    (p,) = errors(make_map(nodes=["a", "b"], relations=rels))
+    assert p.message == "'uses' and 'variant_of' relations together form a cycle: a -> b -> a; they must be acyclic"
+    assert where(p) == ("relations", 3, "target_id")
+
+
 def test_find_cycle_positions():
     edges = pd.DataFrame({"node_id": ["x", "a", "b"], "target_id": ["a", "b", "a"]})
     assert find_cycle(edges) == [1, 2]

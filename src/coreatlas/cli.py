@@ -36,6 +36,7 @@ DataOption = Annotated[str, typer.Option("--data", "-d", help="Built-in dataset 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Also save the result to FILE (.json or .csv).")]
+AttributionOption = Annotated[str, typer.Option(help="Attribute firms to their headquarters country (hq) or production site (site).")]
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -176,6 +177,7 @@ def chokepoints(
     data: DataOption = datasets.DEFAULT_DATASET,
     threshold: Annotated[float, typer.Option(help="Share (0..1) one provider must hold.")] = 0.9,
     by: Annotated[str, typer.Option(help="country or firm.")] = "country",
+    attribution: AttributionOption = "hq",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     save: OutOption = None,
@@ -184,7 +186,7 @@ def chokepoints(
 
     Examples: `coreatlas chokepoints`, `coreatlas chokepoints --data ~/eto-data --by firm --json`
     """
-    rows = services.find_chokepoints(services.load_map(data), threshold, by)
+    rows = services.find_chokepoints(services.load_map(data), threshold, by, attribution)
     if _emit(rows, as_json, as_csv, save):
         _print_chokepoints(rows, f"Chokepoints: one {by} holds at least {threshold:.0%}")
 
@@ -196,6 +198,7 @@ def exposure(
     data: DataOption = datasets.DEFAULT_DATASET,
     node: Annotated[str | None, typer.Option(help="Only this node id.")] = None,
     bloc: Annotated[str, typer.Option(help="Bloc name (core, allies) or codes such as USA,JPN,NLD.")] = "core",
+    attribution: AttributionOption = "hq",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     save: OutOption = None,
@@ -204,7 +207,7 @@ def exposure(
 
     Examples: `coreatlas exposure --node euv_lithography_tools`, `coreatlas exposure --bloc USA,JPN,NLD --json`
     """
-    table = services.exposure_records(services.load_map(data), node, bloc)
+    table = services.exposure_records(services.load_map(data), node, bloc, attribution)
     if not _emit(table.to_records(), as_json, as_csv, save, table.to_frame()):
         return
     grid = Table(title=f"Exposure (bloc: {', '.join(table.bloc)})", title_justify="left")
@@ -257,6 +260,7 @@ def scenario(
     only_bloc: Annotated[str | None, typer.Option("--only-bloc", help="Keep only this bloc's providers (name or codes).")] = None,
     cut: Annotated[list[str], typer.Option("--cut", help="CODE=FRACTION: run at a fraction of capacity, e.g. TWN=0.3 (30% remains).")] = [],  # noqa: B006
     variants: Annotated[str, typer.Option(help="pool (variants add up) or all (every variant needed).")] = "pool",
+    attribution: AttributionOption = "hq",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     save: OutOption = None,
@@ -274,7 +278,7 @@ def scenario(
         scenarios = [services.build_scenario(tm, spec)]
     if variants not in ("pool", "all"):
         raise services.ScenarioError(f"--variants must be 'pool' or 'all', not '{variants}'")
-    results = services.run_scenarios(tm, scenarios, variants=variants)
+    results = services.run_scenarios(tm, scenarios, variants=variants, attribution=attribution)
     for result in results:
         for warning in result.warnings:
             err.print(f"[yellow]note:[/] {warning}", highlight=False)

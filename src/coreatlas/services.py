@@ -76,18 +76,25 @@ def validation_report(data: str) -> ValidationReport:
     return ValidationReport(str(data), ok, problems, counts)
 
 
-def find_chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country") -> list[dict]:
+def _check_attribution(attribution: str) -> None:
+    if attribution not in ("hq", "site"):
+        raise ScenarioError(f"--attribution must be 'hq' (headquarters) or 'site' (production site), not '{attribution}'")
+
+
+def find_chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country", attribution: str = "hq") -> list[dict]:
     """Chokepoints as records: node_id, node_name, provider, provider_name, share, by, basis."""
     _check_fraction("threshold", threshold)
     if by not in ("country", "firm"):
         raise ScenarioError(f"--by must be 'country' or 'firm', not '{by}'")
-    return [cp.__dict__.copy() for cp in chokepoints(tm, threshold, by)]
+    _check_attribution(attribution)
+    return [cp.__dict__.copy() for cp in chokepoints(tm, threshold, by, attribution=attribution)]
 
 
-def exposure_records(tm: TechMap, node: str | None = None, bloc: str = "core") -> ExposureTable:
+def exposure_records(tm: TechMap, node: str | None = None, bloc: str = "core", attribution: str = "hq") -> ExposureTable:
     """Exposure metrics of every node (or one), with the bloc's share."""
+    _check_attribution(attribution)
     codes = tm.resolve_bloc(bloc)
-    table = exposure(tm, codes)
+    table = exposure(tm, codes, attribution=attribution)
     if node is None:
         return table
     tm.node(node)
@@ -217,6 +224,7 @@ def run_scenarios(
     tm: TechMap, scenarios: list[Scenario], *, variants: str = "pool", attribution: str = "hq", progress=None
 ) -> list[ScenarioResult]:
     """Run each scenario; ``progress`` (optional) is called with 1 after each."""
+    _check_attribution(attribution)
     propagator = Propagator(tm, attribution=attribution, variants=variants)
     results = []
     for scenario in scenarios:

@@ -3,7 +3,7 @@
 The strategy builds valid maps: a random DAG of 3-12 nodes over ``uses`` (node ``n_j``
 may use ``n_i`` only for ``i < j``), a few ``variant_of`` edges in the same direction
 (``n_i variant_of n_j``, ``i < j``) so that the combined graph stays acyclic, 1-5
-countries, optional firms, optional residual and region (EUR = DEU;FRA;NLD), numeric
+countries, optional firms, optional residual and region (EUR, with 1-3 members), numeric
 shares summing to at most 1 per node and some qualitative rows.
 """
 
@@ -20,7 +20,7 @@ from coreatlas.analysis.supply import UNATTRIBUTED
 from coreatlas.model.scenario import ExportControl, Scenario
 from coreatlas.model.techmap import TechMap
 from coreatlas.model.validate import validate
-from maps import EUR_MEMBERS, firm, make_map
+from maps import firm, make_map, region
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 POOL = ("USA", "JPN", "KOR", "TWN", "CHN", "DEU", "FRA", "NLD")
@@ -48,6 +48,7 @@ def cases(draw) -> Case:
 
     countries = draw(st.lists(st.sampled_from(POOL), unique=True, min_size=1, max_size=5))
     has_region = draw(st.booleans())
+    members = tuple(draw(st.lists(st.sampled_from(POOL), unique=True, min_size=1, max_size=3)))
     has_residual = draw(st.booleans())
     hq_choices = countries + (["various_countries"] if has_residual else [])
     n_firms = draw(st.integers(0, 3))
@@ -71,11 +72,11 @@ def cases(draw) -> Case:
     relations = [(ids[j], "uses", ids[i]) for i, j in uses] + [(ids[i], "variant_of", ids[j]) for i, j in variants]
     providers = [*countries, SILENT, *firm_specs]
     if has_region:
-        providers += ["EUR", *[m for m in EUR_MEMBERS if m not in countries]]
+        providers += [region("EUR", members), *[m for m in members if m not in countries]]
     if has_residual:
         providers.append("various_countries")
     tm = make_map(nodes=nodes, providers=providers, provision=provision, relations=relations)
-    codes = tuple(sorted({*tm.country_codes, *EUR_MEMBERS, SILENT, ABSENT}))
+    codes = tuple(sorted({*tm.country_codes, *members, SILENT, ABSENT}))
     return Case(tm, codes, tuple(f["provider_id"] for f in firm_specs))
 
 

@@ -117,9 +117,10 @@ class Propagator:
         s = self.supply
         firm_part = np.vstack([firm_factors, np.ones((1, firm_factors.shape[1]))])[s.atom_firm]
         atom_factor = country_factors[s.atom_code] * firm_part
-        kept = self._atoms @ atom_factor
+        # Sum losses, not what is kept, so an untouched node stays at exactly 1.
+        lost = self._atoms @ (1.0 - atom_factor)
         totals = self._totals[:, None]
-        return np.divide(kept, totals, out=np.ones_like(kept), where=totals > 0)
+        return 1.0 - np.divide(lost, totals, out=np.zeros_like(lost), where=totals > 0)
 
     def availability(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(direct, available)`` per node and scenario."""
@@ -146,7 +147,7 @@ class Propagator:
                 (level.variant_weights, (level.variant_parents, np.arange(len(level.variant_children)))),
                 shape=(available.shape[0], len(level.variant_children)),
             )
-            pooled = weighted @ values
+            pooled = 1.0 - weighted @ (1.0 - values)  # exactly 1 when no variant lost anything
             parents = np.unique(level.variant_parents)
             combined[parents] = pooled[parents]
         else:

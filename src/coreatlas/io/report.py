@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -54,6 +55,9 @@ def chokepoint_chart(exposure_rows: list[dict]) -> str:
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
+    handles = [matplotlib.patches.Patch(color=colours[c], label=c) for c in countries]
+    handles.append(matplotlib.patches.Patch(color="#d9d9d9", label="others"))
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(1.01, 0), fontsize=8, frameon=False)
     ax.set_xlabel("share of the global market")
     ax.set_title("Country shares at each chokepoint")
     return _svg(fig)
