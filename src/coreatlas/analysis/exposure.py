@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coreatlas.analysis.graph import topological_levels
+from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.model.techmap import TechMap
 
@@ -65,12 +65,8 @@ def _rollup_weights(tm: TechMap, has_data: np.ndarray) -> sp.csr_matrix:
     parent = edges["target_id"].map(tm.node_index).to_numpy(dtype=np.int64)
     keep = has_data[child]
     child, parent = child[keep], parent[keep]
-    size = tm.nodes["market_size_usd"].to_numpy(dtype=float)[child]
-    unknown = np.bincount(parent, weights=np.isnan(size).astype(float), minlength=len(has_data)) > 0
-    weight = np.where(unknown[parent], 1.0, np.nan_to_num(size))
-    total = np.bincount(parent, weights=weight, minlength=len(has_data))
-    weight = np.divide(weight, total[parent], out=np.zeros_like(weight), where=total[parent] > 0)
     n = len(has_data)
+    weight = size_weights(tm.nodes["market_size_usd"].to_numpy(dtype=float)[child], parent, n)
     return sp.csr_matrix((weight, (parent, child)), shape=(n, n))
 
 

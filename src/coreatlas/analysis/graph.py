@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["topological_levels"]
+__all__ = ["size_weights", "topological_levels"]
 
 
 def topological_levels(n: int, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -28,3 +28,15 @@ def topological_levels(n: int, sources: np.ndarray, targets: np.ndarray) -> np.n
         frontier = np.unique(touched[remaining[touched] == 0])
         depth += 1
     return level
+
+
+def size_weights(sizes: np.ndarray, parent: np.ndarray, n: int) -> np.ndarray:
+    """Weight of each edge ``child -> parent[e]`` among its parent's edges, summing to 1.
+
+    Proportional to ``sizes`` (the children's market sizes) when every child of that parent
+    has one; equal weights where any size is unknown (NaN).
+    """
+    unknown = np.bincount(parent, weights=np.isnan(sizes).astype(float), minlength=n) > 0
+    weight = np.where(unknown[parent], 1.0, np.nan_to_num(sizes))
+    total = np.bincount(parent, weights=weight, minlength=n)
+    return np.divide(weight, total[parent], out=np.zeros_like(weight), where=total[parent] > 0)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coreatlas.analysis.graph import topological_levels
+from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.model.scenario import Scenario
 from coreatlas.model.techmap import TechMap
@@ -55,15 +55,6 @@ class Level:
     variant_weights: np.ndarray
 
 
-def _variant_weights(tm: TechMap, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    size = tm.nodes["market_size_usd"].to_numpy(dtype=float)[child]
-    n = len(tm.nodes)
-    unknown = np.bincount(parent, weights=np.isnan(size).astype(float), minlength=n) > 0
-    weight = np.where(unknown[parent], 1.0, np.nan_to_num(size))
-    total = np.bincount(parent, weights=weight, minlength=n)
-    return np.divide(weight, total[parent], out=np.full_like(weight, 0.0), where=total[parent] > 0)
-
-
 def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     uses = tm.edges("uses")
     variants = tm.edges("variant_of")
@@ -78,7 +69,7 @@ def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def _levels(tm: TechMap) -> list[Level]:
     consumer, needed, parent, child = _edge_arrays(tm)
     level = topological_levels(len(tm.nodes), np.concatenate([needed, child]), np.concatenate([consumer, parent]))
-    weights = _variant_weights(tm, child, parent)
+    weights = size_weights(tm.nodes["market_size_usd"].to_numpy(dtype=float)[child], parent, len(tm.nodes))
     levels = []
     for depth in range(1, int(level.max(initial=0)) + 1):
         nodes = np.flatnonzero(level == depth)
