@@ -181,6 +181,19 @@ def test_firms_split_country_totals(firm_map):
     assert r["top_firm_share"] == approx(0.5)
 
 
+def test_firms_above_their_country_row_are_scaled_down():
+    # f: TWN 0.3, KOR 0.7; firms tsmc (TWN) 0.25 + umc (TWN) 0.15 = 0.4 > 0.3
+    # country rows win: firms scaled by 0.3/0.4 = 0.75 -> tsmc 0.1875, umc 0.1125, TWN rest 0
+    tm = make_map(
+        providers=[firm("tsmc", "TWN"), firm("umc", "TWN")],
+        provision=[("f", "TWN", 0.3), ("f", "KOR", 0.7), ("f", "tsmc", 0.25), ("f", "umc", 0.15)],
+    )
+    r = records(tm)["f"]
+    assert r["shares"] == approx({"KOR": 0.7, "TWN": 0.3})
+    assert r["firm_shares"] == approx({"tsmc": 0.1875, "umc": 0.1125})
+    assert r["hhi"] == approx(0.49 + 0.09)
+
+
 def test_country_shares_from_firms_by_hq():
     # g: only firms: asml (NLD) 0.8, nikon (JPN) 0.1, canon (JPN) 0.1
     # countries by HQ: NLD 0.8, JPN 0.2 -> HHI 0.64 + 0.04 = 0.68; 1 country reaches 0.75

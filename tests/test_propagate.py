@@ -350,6 +350,32 @@ def test_estimated_flag_when_a_qualitative_provider_is_cut():
     assert r["estimated"] is False
 
 
+def test_qualitative_firm_gets_the_rest_where_only_firms_have_figures():
+    # f: tsmc (TWN) 0.6 with a figure; samsung (KOR) a major provider with no figure.
+    # supply.py: the unassigned 1 - 0.6 = 0.4 goes to the node's qualitative providers
+    # "at the most aggregate level given" -- here only firms are given, so samsung gets
+    # 0.4 (estimated).  Remove KOR (or samsung): 0.6 remains, marked estimated.
+    tm = make_map(
+        providers=[firm("tsmc", "TWN"), firm("samsung", "KOR")],
+        provision=[("f", "tsmc", 0.6), ("f", "samsung")],
+    )
+    for scenario in (Scenario(remove_countries=("KOR",)), Scenario(remove_firms=("samsung",))):
+        r = run_scenario(tm, scenario).records[0]
+        assert r["available"] == approx(0.6), scenario.summary()
+        assert r["estimated"] is True
+
+
+def test_qualitative_firm_inside_a_country_figure_gets_nothing_more():
+    # f: TWN 0.6 and KOR 0.4 with figures; tsmc (TWN) listed without figure: nothing is
+    # unassigned, so removing tsmc changes nothing; removing TWN leaves 0.4
+    tm = make_map(
+        providers=[firm("tsmc", "TWN")],
+        provision=[("f", "TWN", 0.6), ("f", "KOR", 0.4), ("f", "tsmc")],
+    )
+    assert avail(tm, Scenario(remove_firms=("tsmc",)))["f"] == approx(1.0)
+    assert avail(tm, Scenario(remove_countries=("TWN",)))["f"] == approx(0.4)
+
+
 def test_unattributed_rest_is_never_cut_by_removal():
     # a: USA 0.6 only -> 0.4 unattributed; removing every named country leaves 0.4
     tm = make_map(provision=[("a", "USA", 0.6)])

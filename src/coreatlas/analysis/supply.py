@@ -12,7 +12,8 @@ this one decomposition, so the rules below are stated once:
   (or by site country with ``attribution="site"``).
 * What the figures leave unassigned (1 minus their sum) goes in equal parts to the
   node's qualitative providers ("major provider", no figure) at the most aggregate level
-  given; those atoms are marked ``estimated``. With no qualitative provider the rest is
+  the node gives (countries if it has any country-level row, else firms); those atoms are
+  marked ``estimated``. With no qualitative provider the rest is
   ``UNATTRIBUTED``. A node whose providers are all qualitative is split equally.
 * Residual firms ("Various companies": firms whose country is a residual code) are never
   atoms where country totals exist: the residual country row already holds their share.
@@ -106,10 +107,10 @@ def _qualitative_atoms(rows: pd.DataFrame, figure_atoms: pd.DataFrame) -> pd.Dat
     """Split what the figures leave unassigned among qualitative providers (or UNATTRIBUTED)."""
     assigned = figure_atoms.groupby("node_id")["share"].sum()
     qualitative = rows[rows["share"].isna()]
-    # Use the most aggregate level present: country-level providers where any are listed.
-    has_country = qualitative.groupby("node_id")["is_firm"].transform(lambda s: (~s).any())
-    qualitative = qualitative[~(has_country & qualitative["is_firm"])]
-    qualitative = qualitative[~qualitative["node_id"].isin(set(figure_atoms["node_id"])) | ~qualitative["is_firm"]]
+    # The most aggregate level the node gives (any country-level row, with or without a
+    # figure) holds the qualitative rest; firms are inside their countries there.
+    country_nodes = set(rows.loc[~rows["is_firm"], "node_id"])
+    qualitative = qualitative[~(qualitative["is_firm"] & qualitative["node_id"].isin(country_nodes))]
     rest = (1.0 - qualitative["node_id"].map(assigned).fillna(0.0)).clip(lower=0.0)
     count = qualitative.groupby("node_id")["node_id"].transform("size")
     estimated = qualitative.assign(share=rest / count, firm=qualitative["provider_id"].where(qualitative["is_firm"]))
