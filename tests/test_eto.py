@@ -137,3 +137,9 @@ def test_variant_rollup_fills_parents_without_figures(tm):
 def test_market_size_parsing(text, expected):
     size, year = parse_market_size(text)
     assert (None if size != size else size) == (pytest.approx(expected[0]) if expected[0] else None) and year == expected[1]
+
+
+def test_processes_use_their_stage_capacity(tm):
+    uses = set(zip(tm.edges("uses")["node_id"], tm.edges("uses")["target_id"], strict=True))
+    assert ("N25", "S2") in uses and ("N0", "S1") in uses and ("N78", "S3") in uses
+    assert len(tm.relations) == 150

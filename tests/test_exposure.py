@@ -441,3 +441,16 @@ def test_leverage_counts_region_only_when_bloc_covers_it(eur_map):
     # r: EUR 0.5, USA 0.3 -> bloc USA+DEU: 0.3 (< 0.5); bloc USA+EUR members: 0.8
     assert leverage(eur_map, ("USA", "DEU"), 0.5) == []
     assert [h["node_id"] for h in leverage(eur_map, ("USA", "DEU", "FRA", "NLD"), 0.5)] == ["r"]
+
+
+def test_bloc_shares_agree_with_exposure_for_every_bloc():
+    from coreatlas import load_map
+    from coreatlas.analysis.exposure import bloc_shares, exposure
+
+    tm = load_map("chips")
+    blocs = {"core": tm.blocs["core"], "allies": tm.blocs["allies"]}
+    frame = bloc_shares(tm, blocs)
+    for name, codes in blocs.items():
+        expected = {r["node_id"]: r["bloc_share"] for r in exposure(tm, codes).records if r["bloc_share"] is not None}
+        assert frame[name].to_dict() == approx(expected)
+    assert frame.loc["euv_lithography_tools", "allies"] == approx(1.0) and frame.loc["euv_lithography_tools", "core"] == approx(0.0)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coreatlas.analysis.exposure import ExposureTable, chokepoints, exposure, leverage
+from coreatlas.analysis.exposure import ExposureTable, bloc_shares, chokepoints, exposure, leverage
 from coreatlas.analysis.propagate import Propagator, ScenarioResult, run_scenario
 from coreatlas.errors import NotFoundError, Problem, ScenarioError, ValidationError
 from coreatlas.io import datasets
@@ -249,14 +249,9 @@ class DemoResult:
 
 def bloc_rows(tm: TechMap, blocs: tuple[str, ...] = ("core", "allies")) -> list[dict]:
     """Share of each bloc per node with figures, largest first-bloc share first."""
-    tables = {name: exposure(tm, tm.resolve_bloc(name)) for name in blocs}
-    first = tables[blocs[0]].records
-    rows = [
-        {"node_id": r["node_id"], "node_name": r["node_name"], **{name: tables[name].records[i]["bloc_share"] for name in blocs}}
-        for i, r in enumerate(first)
-        if r["bloc_share"] is not None
-    ]
-    return sorted(rows, key=lambda r: (-r[blocs[0]], r["node_id"]))
+    frame = bloc_shares(tm, {name: tm.resolve_bloc(name) for name in blocs})
+    frame = frame.reset_index().sort_values([blocs[0], "node_id"], ascending=[False, True])
+    return frame.to_dict("records")
 
 
 def demo_scenarios(tm: TechMap, data: str) -> list[Scenario]:

@@ -34,7 +34,7 @@ from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.model.techmap import TechMap
 
-__all__ = ["Chokepoint", "ExposureTable", "chokepoints", "exposure", "leverage"]
+__all__ = ["Chokepoint", "ExposureTable", "bloc_shares", "chokepoints", "exposure", "leverage"]
 
 SHARE_EPS = 1e-12
 
@@ -261,3 +261,13 @@ def leverage(tm: TechMap, bloc: tuple[str, ...], threshold: float = 0.9, *, attr
     table = exposure(tm, bloc, attribution=attribution)
     hits = [r for r in table.records if r["bloc_share"] is not None and r["bloc_share"] >= threshold - 1e-9]
     return sorted(hits, key=lambda r: (-r["bloc_share"], r["node_id"]))
+
+
+def bloc_shares(tm: TechMap, blocs: dict[str, tuple[str, ...]], *, attribution: str = "hq") -> pd.DataFrame:
+    """Share of each bloc (columns) per node with figures (rows, indexed by node id)."""
+    m = share_matrices(tm, build_supply(tm, attribution))
+    has = m.basis != "none"
+    columns = {name: (m.country @ bloc_mask(tm, m.codes, codes))[has] for name, codes in blocs.items()}
+    frame = pd.DataFrame(columns, index=pd.Index(tm.node_ids[has], name="node_id"))
+    frame.insert(0, "node_name", [tm.node_names[n] for n in frame.index])
+    return frame

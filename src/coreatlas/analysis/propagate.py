@@ -101,6 +101,7 @@ class Propagator:
         self._atoms = sp.csr_matrix((s.atom_share, (s.atom_node, np.arange(len(s.atom_share)))), shape=(s.n_nodes, len(s.atom_share)))
         self._totals = s.node_totals()
         self._levels = _levels(tm)
+        self.needs = _needs(tm)  # node -> inputs and variants, for explaining results
         self._code_index = {c: i for i, c in enumerate(s.codes)}
         self._firm_index = {f: i for i, f in enumerate(s.firms)}
 
@@ -290,7 +291,7 @@ def run_scenario(
     direct, available = prop.availability(country[:, None], firm[:, None])
     s = prop.supply
     atom_factor = country[s.atom_code] * np.r_[firm, 1.0][s.atom_firm]
-    trace = Trace(s, atom_factor, direct[:, 0], available[:, 0], _needs(tm))
+    trace = Trace(s, atom_factor, direct[:, 0], available[:, 0], prop.needs)
     cut_estimates = (s.atom_estimated & (atom_factor < 1)).astype(float)
     estimated = np.bincount(s.atom_node, weights=cut_estimates, minlength=s.n_nodes) > 0
     kinds = tm.nodes["kind"].to_numpy()

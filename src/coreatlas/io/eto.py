@@ -204,24 +204,19 @@ def _provision(raw: pd.DataFrame, ids: dict[str, str], path: Path) -> pd.DataFra
     )
 
 
-def _relations(sequence: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+def _relations(sequence: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    """``goes_into`` -> uses, ``is_type_of`` -> variant_of, and each process uses its stage."""
     blank = sequence.replace("", np.nan)
     uses = blank[blank["goes_into_id"].notna()]
     variants = blank[blank["is_type_of_id"].notna()]
-    processes = nodes[(nodes["kind"] == "process") & nodes["stage"].notna() & ~nodes["node_id"].str.startswith("S")]
-    stage_ids = dict(
-        zip(
-            nodes.loc[nodes["node_id"].str.startswith("S"), "stage"],
-            nodes.loc[nodes["node_id"].str.startswith("S"), "node_id"],
-            strict=True,
-        )
-    )
+    stage_id = inputs.get("stage_id", pd.Series(np.nan, index=inputs.index)).replace("", np.nan)
+    staged = inputs[(inputs["type"] == "process") & stage_id.notna()]
     frames = [
         pd.DataFrame({"node_id": uses["goes_into_id"], "relation": "uses", "target_id": uses["input_id"], LINE: uses[LINE]}),
         pd.DataFrame(
             {"node_id": variants["input_id"], "relation": "variant_of", "target_id": variants["is_type_of_id"], LINE: variants[LINE]}
         ),
-        pd.DataFrame({"node_id": processes["node_id"], "relation": "uses", "target_id": processes["stage"].map(stage_ids), LINE: pd.NA}),
+        pd.DataFrame({"node_id": staged["input_id"], "relation": "uses", "target_id": stage_id[staged.index], LINE: staged[LINE]}),
     ]
     return pd.concat(frames, ignore_index=True)
 
@@ -243,7 +238,9 @@ def read_eto(folder: Path | str) -> TechMap:
         sources=(Source("eto", "ETO Advanced Semiconductor Supply Chain Dataset", "https://eto.tech/dataset-docs/chipexplorer"),),
         format="eto",
     )
-    tm = TechMap.from_tables(meta, nodes, _providers(raw["providers.csv"], ids), provision, _relations(raw["sequence.csv"], nodes))
+    tm = TechMap.from_tables(
+        meta, nodes, _providers(raw["providers.csv"], ids), provision, _relations(raw["sequence.csv"], raw["inputs.csv"])
+    )
     files = {
         "nodes": folder / "inputs.csv",
         "providers": folder / "providers.csv",
