@@ -143,6 +143,7 @@ def make_map(
     share_tolerance: float = 0.02,
     auto_providers: bool = True,
     lines: bool = True,
+    annex: dict | None = None,
 ) -> TechMap:
     """A TechMap from short specs (see the module docstring)."""
     provision_rows = [_provision(p) for p in provision]
@@ -171,4 +172,5 @@ def make_map(
         _frame(provision_rows, "provision", lines),
         _frame(relation_rows, "relations", lines),
         blocs=blocs,
+        annex={table: pd.DataFrame(rows).assign(**{LINE: range(2, len(rows) + 2)}) for table, rows in (annex or {}).items()},
     )

@@ -184,7 +184,7 @@ def test_uses_and_variant_of_cycle_together():
     # of need, reported at the edge that closes it (the variant_of row, line 3)
     rels = [("a", "uses", "b"), ("a", "variant_of", "b")]
     (p,) = errors(make_map(nodes=["a", "b"], relations=rels))
-    assert p.message == "'uses' and 'variant_of' relations together form a cycle: a -> b -> a; they must be acyclic"
+    assert p.message == "'uses', 'bundles' and 'variant_of' relations together form a cycle: a -> b -> a; they must be acyclic"
     assert where(p) == ("relations", 3, "target_id")
 
 

@@ -32,7 +32,14 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, for grep and logs
 
-DataOption = Annotated[str, typer.Option("--data", "-d", help="Built-in dataset name (chips) or a folder in the native or ETO format.")]
+DataOption = Annotated[
+    str,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Built-in dataset name (chips, telecom-ran, ...), a folder in the native or ETO format, or several joined by '+'.",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Also save the result to FILE (.json or .csv).")]
@@ -95,6 +102,15 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _pct_range(value, low, high) -> str:
+    """``57.0%`` or, where sources disagree, ``57.0% (52.0–60.0%)``."""
+    if value is None:
+        return "–"
+    if low is None or high is None or abs(high - low) < 5e-4:
+        return _pct(value)
+    return f"{value:.1%} ({low:.1%}–{high:.1%})"
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"coreatlas {__version__}")
@@ -111,22 +127,43 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 @handles_errors
 def demo(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the HTML report.")] = Path("coreatlas-report"),
-    data: DataOption = datasets.DEFAULT_DATASET,
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Only this dataset (default: every built-in dataset).")] = None,
 ) -> None:
-    """Run the main job on the built-in dataset: chokepoints, bloc shares, scenarios, HTML report.
+    """Run the main job on every built-in technology map: chokepoints, bloc shares, scenarios,
+    the Open RAN comparison, a materials shock into chips and radios, and an HTML report.
 
     Example: `coreatlas demo` (no network needed), then open coreatlas-report/index.html.
     """
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
-        task = bar.add_task("loading data", total=4)
-        labels = {"loaded": "computing exposure", "exposure": "running scenarios", "scenarios": "writing the report"}
-        result = services.demo(out_dir, data, progress=lambda s: bar.update(task, advance=1, description=labels.get(s, s)))
-    meta = result.tm.meta
-    out.print(f"[bold]CoRe Atlas demo[/] — {meta.title or meta.name} (version {meta.version})\n")
-    _print_chokepoints(result.chokepoints, "Chokepoints: one country holds at least 90%")
-    _print_blocs(result.bloc_rows[:12])
-    _print_outputs(result.results)
+        task = bar.add_task("loading data", total=services.demo_steps(data))
+        result = services.demo(out_dir, data, progress=lambda s: bar.update(task, advance=1, description=f"done: {s}"))
+    for sec in result.sections:
+        meta = sec.tm.meta
+        out.rule(f"[bold]{meta.title or meta.name}[/] ({meta.name} {meta.version})")
+        if sec.note:
+            out.print(sec.note)
+        _print_chokepoints(sec.chokepoints[:8], "Top chokepoints: one country holds at least 90%")
+        _print_blocs(sec.bloc_rows[:8])
+        _print_outputs(sec.results)
+        if sec.open_ran:
+            _print_open_ran(sec.open_ran)
     out.print(f"\nReport written to [bold]{result.report_path}[/]")
+
+
+def _print_open_ran(rows: list[dict]) -> None:
+    table = Table(title="Open RAN vs proprietary RAN: capacity kept under vendor bans", title_justify="left")
+    for name in ("scenario", "proprietary", "open", "open advantage", "full-stack vendors left", "vendors left per component"):
+        table.add_column(name, overflow="fold", justify="left" if name == "scenario" else "right")
+    for r in rows:
+        table.add_row(
+            r["scenario"],
+            _pct_range(r["proprietary_available"], r["proprietary_low"], r["proprietary_high"]),
+            _pct_range(r["open_available"], r["open_low"], r["open_high"]),
+            f"{r['open_advantage']:+.1%}",
+            str(r["full_stack_vendors_left"]),
+            str(r["component_vendors_left"]),
+        )
+    out.print(table)
 
 
 def _print_chokepoints(rows: list[dict], title: str) -> None:
@@ -144,7 +181,7 @@ def _print_blocs(rows: list[dict]) -> None:
     table.add_column("core", justify="right")
     table.add_column("allies", justify="right")
     for row in rows:
-        table.add_row(row["node_name"], _pct(row["core"]), _pct(row["allies"]))
+        table.add_row(row["node_name"], _pct_range(row["core"], row.get("core_low"), row.get("core_high")), _pct(row["allies"]))
     out.print(table)
 
 
@@ -165,8 +202,11 @@ def _print_outputs(results) -> None:
     for result in results:
         for output in result.outputs():
             root, providers = _cause(output)
-            table.add_row(result.scenario.name, output["node_name"], _pct(output["available"]), root, providers)
+            remaining = _pct_range(output["available"], output["available_low"], output["available_high"])
+            table.add_row(result.scenario.name, output["node_name"], remaining, root, providers)
     out.print(table)
+    if any(abs(o["available_high"] - o["available_low"]) >= 5e-4 for r in results for o in r.outputs()):
+        out.print("(low–high): the range over the sources' disagreeing figures.", style="dim")
     out.print("The full binding path (output <- ... <- cause) is in --json output.", style="dim")
 
 
@@ -259,6 +299,7 @@ def scenario(
     remove_firm: Annotated[list[str], typer.Option("--remove-firm", help="Firm names or ids to remove.")] = [],  # noqa: B006
     only_bloc: Annotated[str | None, typer.Option("--only-bloc", help="Keep only this bloc's providers (name or codes).")] = None,
     cut: Annotated[list[str], typer.Option("--cut", help="CODE=FRACTION: run at a fraction of capacity, e.g. TWN=0.3 (30% remains).")] = [],  # noqa: B006
+    policy: Annotated[list[str], typer.Option("--policy", help="Apply a policy of the dataset (see `coreatlas policy`).")] = [],  # noqa: B006
     variants: Annotated[str, typer.Option(help="pool (variants add up) or all (every variant needed).")] = "pool",
     attribution: AttributionOption = "hq",
     as_json: JsonOption = False,
@@ -268,13 +309,14 @@ def scenario(
     """What is left of every node when providers drop out, and which inputs bind.
 
     Examples: `coreatlas scenario --remove-country NLD`, `coreatlas scenario --cut TWN=0.3 --json`,
+    `coreatlas scenario --data telecom-ran --policy fcc_covered_list`,
     `coreatlas scenario my-scenarios.yaml --data ~/eto-data`
     """
     tm = services.load_map(data)
     if file is not None:
         scenarios = services.load_scenarios(tm, file)
     else:
-        spec = services.scenario_spec_from_options(remove_country, remove_firm, only_bloc, cut)
+        spec = services.scenario_spec_from_options(remove_country, remove_firm, only_bloc, cut, policy=policy)
         scenarios = [services.build_scenario(tm, spec)]
     if variants not in ("pool", "all"):
         raise services.ScenarioError(f"--variants must be 'pool' or 'all', not '{variants}'")
@@ -334,6 +376,8 @@ def list_datasets() -> None:
         meta = datasets.load(name).meta
         out.print(f"[bold]{name}[/] {meta.version} — {meta.title} ({meta.licence})")
 
+
+from coreatlas import cli_tech  # noqa: E402, F401  (registers indicators, policy, openran)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

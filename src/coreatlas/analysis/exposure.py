@@ -14,6 +14,9 @@ Definitions (fractions of the global market of a node):
 * **Bloc share**: sum of ``s_c`` over the bloc's countries. A region counts only if the
   bloc names it or all of its members (``bloc_share``); ``bloc_share_high`` also counts
   regions with any member in the bloc.
+* **Ranges**: where a dataset gives ``share_low``/``share_high``, ``bloc_share_range``
+  and ``top_country_share_range`` span the results at the corners of those ranges
+  (:mod:`coreatlas.analysis.uncertainty`); without ranges both ends equal the figure.
 * **Variant roll-up**: a parent node with no figures of its own takes the weighted mean
   of its variants' shares (recursively, deepest first), weighted by the variants'
   ``market_size_usd`` when every variant with figures has one, else equally.
@@ -32,6 +35,7 @@ import scipy.sparse as sp
 
 from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
+from coreatlas.analysis.uncertainty import corner_maps, has_ranges, row_codes, span
 from coreatlas.model.techmap import TechMap
 
 __all__ = ["Chokepoint", "ExposureTable", "bloc_shares", "chokepoints", "exposure", "leverage"]
@@ -151,7 +155,13 @@ class ExposureTable:
 
     def to_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(list(self.records))
-        return frame.drop(columns=["shares", "firm_shares", "qualitative", "years"], errors="ignore")
+        for col in ("bloc_share_range", "top_country_share_range"):
+            if col in frame:
+                frame[col + "_low"] = frame[col].map(lambda r: None if r is None else r[0])
+                frame[col + "_high"] = frame[col].map(lambda r: None if r is None else r[1])
+        return frame.drop(
+            columns=["shares", "firm_shares", "qualitative", "years", "bloc_share_range", "top_country_share_range"], errors="ignore"
+        )
 
     def to_records(self) -> list[dict]:
         return list(self.records)
@@ -174,9 +184,40 @@ def _years(tm: TechMap) -> dict[str, list[int]]:
     return rows.groupby("node_id")["year"].agg(lambda s: sorted({int(y) for y in s})).to_dict()
 
 
+def _corner_values(tm: TechMap, raising: np.ndarray, measure, attribution: str) -> tuple[np.ndarray, np.ndarray]:
+    down, up = corner_maps(tm, raising)
+    return measure(share_matrices(down, build_supply(down, attribution))), measure(share_matrices(up, build_supply(up, attribution)))
+
+
+def _ranges(
+    tm: TechMap, m: ShareMatrices, bloc: tuple[str, ...], attribution: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Low and high bloc share and top-country share per node over the share ranges."""
+    in_bloc = m.country @ bloc_mask(tm, m.codes, bloc)
+    named = m.country * m.named_code
+    if named.shape[1] == 0:  # no figures anywhere
+        return in_bloc, in_bloc, np.zeros(len(named)), np.zeros(len(named))
+    top_col = named.argmax(axis=1)
+    top = named[np.arange(len(top_col)), top_col]
+    if not has_ranges(tm):
+        return in_bloc, in_bloc, top, top
+    codes = row_codes(tm)
+    in_bloc_rows = codes.isin(bloc).to_numpy()
+    bloc_lo, bloc_hi = _corner_values(tm, in_bloc_rows, lambda x: x.country @ bloc_mask(tm, x.codes, bloc), attribution)
+    top_code = pd.Series(np.asarray(m.codes, dtype=object)[top_col], index=tm.node_ids)
+    top_rows = codes.to_numpy() == tm.provision["node_id"].map(top_code).to_numpy()
+
+    def top_share(x: ShareMatrices) -> np.ndarray:
+        return x.country[:, [x.codes.index(c) for c in top_code]].diagonal()
+
+    top_lo, top_hi = _corner_values(tm, top_rows, top_share, attribution)
+    return (*span(in_bloc, bloc_lo, bloc_hi), *span(top, top_lo, top_hi))
+
+
 def exposure(tm: TechMap, bloc: tuple[str, ...] = ("USA", "JPN"), *, attribution: str = "hq") -> ExposureTable:
     """Exposure metrics for every node of ``tm`` (see the module docstring)."""
     m = share_matrices(tm, build_supply(tm, attribution))
+    bloc_lo, bloc_hi, top_lo, top_hi = _ranges(tm, m, bloc, attribution)
     named = m.country * m.named_code
     concentration = hhi(named)
     to_75 = countries_to_reach(named)
@@ -202,9 +243,11 @@ def exposure(tm: TechMap, bloc: tuple[str, ...] = ("USA", "JPN"), *, attribution
                 "countries_to_75": int(to_75[i]) if has and to_75[i] > 0 else None,
                 "bloc_share": float(in_bloc[i]) if has else None,
                 "bloc_share_high": float(in_bloc_high[i]) if has else None,
+                "bloc_share_range": (float(bloc_lo[i]), float(bloc_hi[i])) if has else None,
                 "residual_share": float(m.country[i].sum() - named[i].sum()) if has else None,
                 "top_country": top[0],
                 "top_country_share": top[1],
+                "top_country_share_range": (float(top_lo[i]), float(top_hi[i])) if top[0] is not None else None,
                 "top_firm": top_firm[0],
                 "top_firm_share": top_firm[1],
                 "firm_hhi": float(hhi(firms_named[i : i + 1])[0]) if firm_shares else None,

@@ -11,7 +11,20 @@ scarcest required input (Leontief: inputs are complements) and by its variants:
 
     x_j = min(d_j, min_{i in uses(j)} x_i, V_j)
 
-where ``V_j`` combines the availabilities of the variants of ``j``: their
+A node that **bundles** components (``j bundles c``: one vendor must supply them all, as in
+a proprietary RAN) gets its direct availability from vendor stacks instead: each atom
+``a`` of ``j`` keeps its share only if its vendor may still supply every component,
+
+    d_j = sum_a s_a f_a min_{c in bundle(j)} e_{a,c} / sum_a s_a,    x_j = min(d_j, min_c L_c, ...)
+
+where ``f_a`` is the atom's own factor, ``e_{a,c}`` is 0 if a policy excludes the vendor
+at ``c`` (else 1) and ``L_c`` is the limit ``c`` inherits from its own inputs and variants
+(inputs are fungible across vendors, as everywhere in this model). A node that ``uses``
+the same components sources each one independently (an open RAN): ``min_c x_c``. With one
+vendor mix for all components the open node is never below the bundled one:
+``min_c sum_v s_v e_{v,c} >= sum_v s_v min_c e_{v,c}``.
+
+Here ``V_j`` combines the availabilities of the variants of ``j``: their
 market-size-weighted mean (``variants="pool"``: variants add up to the parent's
 capacity) or their minimum (``variants="all"``: every variant is needed). A region
 (e.g. EUR) keeps the largest factor of its members unless it is named itself, so it is
@@ -34,10 +47,11 @@ import scipy.sparse as sp
 
 from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
+from coreatlas.analysis.uncertainty import corner_maps, has_ranges, span
 from coreatlas.model.scenario import Scenario
 from coreatlas.model.techmap import TechMap
 
-__all__ = ["Propagator", "ScenarioResult", "VARIANT_RULES", "run_scenario", "run_scenarios"]
+__all__ = ["Evaluation", "Propagator", "ScenarioResult", "VARIANT_RULES", "run_scenario", "run_scenarios"]
 
 VARIANT_RULES = ("pool", "all")
 
@@ -53,10 +67,35 @@ class Level:
     variant_parents: np.ndarray
     variant_children: np.ndarray
     variant_weights: np.ndarray
+    bundle_nodes: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Bundles:
+    """(atom of a bundling node, bundled component) pairs, sorted by atom, for one level."""
+
+    nodes: np.ndarray
+    atoms: np.ndarray
+    starts: np.ndarray
+    pair_index: np.ndarray
+    pair_comp: np.ndarray
+    edge_starts: np.ndarray  # the bundled components of ``nodes``, grouped by node
+    edge_comps: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Per node and scenario: ``direct`` and ``available``; per atom: its effective factor
+    (for an atom of a bundling node, what is left of its vendor's stack)."""
+
+    direct: np.ndarray
+    available: np.ndarray
+    atom_factor: np.ndarray
 
 
 def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    uses = tm.edges("uses")
+    """Consumer/needed pairs of ``uses`` and ``bundles``, and parent/child pairs of ``variant_of``."""
+    uses = pd.concat([tm.edges("uses"), tm.edges("bundles")], ignore_index=True)
     variants = tm.edges("variant_of")
     index = tm.node_index
     consumer = uses["node_id"].map(index).to_numpy(dtype=np.int64)
@@ -66,9 +105,22 @@ def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return consumer, needed, parent, child
 
 
-def _levels(tm: TechMap) -> list[Level]:
+def _node_levels(tm: TechMap) -> np.ndarray:
     consumer, needed, parent, child = _edge_arrays(tm)
-    level = topological_levels(len(tm.nodes), np.concatenate([needed, child]), np.concatenate([consumer, parent]))
+    return topological_levels(len(tm.nodes), np.concatenate([needed, child]), np.concatenate([consumer, parent]))
+
+
+def _levels(tm: TechMap) -> list[Level]:
+    """Per level, the ``uses`` inputs (bundled components limit a node only through its
+    vendor stacks, see :class:`Bundles`) and the variants of its nodes."""
+    uses = tm.edges("uses")
+    index = tm.node_index
+    consumer = uses["node_id"].map(index).to_numpy(dtype=np.int64)
+    needed = uses["target_id"].map(index).to_numpy(dtype=np.int64)
+    _, _, parent, child = _edge_arrays(tm)
+    level = _node_levels(tm)
+    bundling = np.zeros(len(tm.nodes), dtype=bool)
+    bundling[tm.edges("bundles")["node_id"].map(index).to_numpy(dtype=np.int64)] = True
     weights = size_weights(tm.nodes["market_size_usd"].to_numpy(dtype=float)[child], parent, len(tm.nodes))
     levels = []
     for depth in range(1, int(level.max(initial=0)) + 1):
@@ -78,16 +130,52 @@ def _levels(tm: TechMap) -> list[Level]:
         cons, need = consumer[in_level][order], needed[in_level][order]
         starts = np.flatnonzero(np.r_[True, cons[1:] != cons[:-1]]) if cons.size else np.zeros(0, dtype=np.int64)
         v = level[parent] == depth
-        levels.append(Level(nodes, starts, cons[starts] if cons.size else cons, need, parent[v], child[v], weights[v]))
+        bundles = nodes[bundling[nodes]]
+        levels.append(Level(nodes, starts, cons[starts] if cons.size else cons, need, parent[v], child[v], weights[v], bundles))
     return levels
+
+
+def _bundle_pairs(tm: TechMap, supply: Supply) -> tuple[np.ndarray, np.ndarray]:
+    """Every (atom of a bundling node, bundled component) pair, sorted by atom."""
+    edges = tm.edges("bundles")
+    index = tm.node_index
+    owner = edges["node_id"].map(index).to_numpy(dtype=np.int64)
+    comp = edges["target_id"].map(index).to_numpy(dtype=np.int64)
+    atoms = np.arange(len(supply.atom_node))
+    pair_atom = np.concatenate([atoms[supply.atom_node == n] for n in owner]) if owner.size else np.zeros(0, dtype=np.int64)
+    pair_comp = (
+        np.concatenate([np.full(int((supply.atom_node == n).sum()), c) for n, c in zip(owner, comp, strict=True)])
+        if owner.size
+        else pair_atom
+    )
+    order = np.argsort(pair_atom, kind="stable")
+    return pair_atom[order], pair_comp[order].astype(np.int64)
+
+
+def _level_bundles(tm: TechMap, level: Level, supply: Supply, pair_atom: np.ndarray, pair_comp: np.ndarray) -> Bundles:
+    in_level = np.isin(supply.atom_node[pair_atom], level.bundle_nodes)
+    pairs = np.flatnonzero(in_level)
+    atoms = pair_atom[pairs]
+    starts = np.flatnonzero(np.r_[True, atoms[1:] != atoms[:-1]]) if atoms.size else np.zeros(0, dtype=np.int64)
+    edges = tm.edges("bundles")
+    owner = edges["node_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    comp = edges["target_id"].map(tm.node_index).to_numpy(dtype=np.int64)
+    keep = np.isin(owner, level.bundle_nodes)
+    order = np.argsort(owner[keep], kind="stable")
+    owner, comp = owner[keep][order], comp[keep][order]
+    edge_starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if owner.size else np.zeros(0, dtype=np.int64)
+    nodes = owner[edge_starts] if owner.size else level.bundle_nodes
+    return Bundles(nodes, atoms[starts] if atoms.size else atoms, starts, pairs, pair_comp[pairs], edge_starts, comp)
 
 
 class Propagator:
     """Precomputed structure of one map, to run many scenarios fast.
 
-    ``Propagator(tm).availability(country_factors, firm_factors)`` returns an
-    ``(n_nodes, n_scenarios)`` array; factors are ``(n_codes, n_scenarios)`` and
-    ``(n_firms, n_scenarios)`` arrays over ``supply.codes`` and ``supply.firms``.
+    ``Propagator(tm).availability(country_factors, firm_factors)`` returns
+    ``(direct, available)``, each ``(n_nodes, n_scenarios)``; factors are
+    ``(n_codes, n_scenarios)`` and ``(n_firms, n_scenarios)`` arrays over ``supply.codes``
+    and ``supply.firms``. Node-specific exclusions come as optional per-atom and
+    per-bundle-pair factors (see :meth:`factors`).
     """
 
     def __init__(self, tm: TechMap, *, attribution: str = "hq", variants: str = "pool"):
@@ -101,35 +189,73 @@ class Propagator:
         self._atoms = sp.csr_matrix((s.atom_share, (s.atom_node, np.arange(len(s.atom_share)))), shape=(s.n_nodes, len(s.atom_share)))
         self._totals = s.node_totals()
         self._levels = _levels(tm)
-        self.needs = _needs(tm)  # node -> inputs and variants, for explaining results
+        self.pair_atom, self.pair_comp = _bundle_pairs(tm, s)
+        self._bundles = [_level_bundles(tm, level, s, self.pair_atom, self.pair_comp) for level in self._levels]
+        self.needs = _needs(tm)  # node -> inputs, bundled components and variants, for explaining results
         self._code_index = {c: i for i, c in enumerate(s.codes)}
         self._firm_index = {f: i for i, f in enumerate(s.firms)}
 
-    def direct(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> np.ndarray:
+    def atom_factors(self, country_factors: np.ndarray, firm_factors: np.ndarray, atom_extra: np.ndarray | None = None) -> np.ndarray:
         s = self.supply
         firm_part = np.vstack([firm_factors, np.ones((1, firm_factors.shape[1]))])[s.atom_firm]
-        atom_factor = country_factors[s.atom_code] * firm_part
+        factor = country_factors[s.atom_code] * firm_part
+        return factor if atom_extra is None else factor * atom_extra
+
+    def _direct(self, atom_factor: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        atoms = self._atoms if rows is None else self._atoms[rows]
+        totals = (self._totals if rows is None else self._totals[rows])[:, None]
         # Sum losses, not what is kept, so an untouched node stays at exactly 1.
-        lost = self._atoms @ (1.0 - atom_factor)
-        totals = self._totals[:, None]
+        lost = atoms @ (1.0 - atom_factor)
         return 1.0 - np.divide(lost, totals, out=np.zeros_like(lost), where=totals > 0)
+
+    def direct(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> np.ndarray:
+        return self._direct(self.atom_factors(country_factors, firm_factors))
+
+    def evaluate(
+        self,
+        country_factors: np.ndarray,
+        firm_factors: np.ndarray,
+        atom_extra: np.ndarray | None = None,
+        pair_extra: np.ndarray | None = None,
+    ) -> Evaluation:
+        """Direct and propagated availability, level by level (formulas: module docstring)."""
+        atom_factor = self.atom_factors(country_factors, firm_factors, atom_extra)
+        direct = self._direct(atom_factor)
+        available = direct.copy()
+        limit = np.ones_like(available)  # what each node inherits from its inputs and variants
+        for level, bundles in zip(self._levels, self._bundles, strict=True):
+            self._apply_level(level, available, limit)
+            if bundles.atoms.size:
+                self._apply_bundles(bundles, atom_factor, direct, available, limit, pair_extra)
+        return Evaluation(direct, np.clip(available, 0.0, 1.0), atom_factor)
 
     def availability(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(direct, available)`` per node and scenario."""
-        direct = self.direct(country_factors, firm_factors)
-        available = direct.copy()
-        for level in self._levels:
-            self._apply_level(level, available)
-        return direct, np.clip(available, 0.0, 1.0)
+        result = self.evaluate(country_factors, firm_factors)
+        return result.direct, result.available
 
-    def _apply_level(self, level: Level, available: np.ndarray) -> None:
+    def _apply_level(self, level: Level, available: np.ndarray, limit: np.ndarray) -> None:
         if level.input_nodes.size:
             limits = np.minimum.reduceat(available[level.input_sources], level.input_starts, axis=0)
+            limit[level.input_nodes] = limits
             available[level.input_nodes] = np.minimum(available[level.input_nodes], limits)
         if level.variant_parents.size:
             combined = self._combine_variants(level, available)
             parents = np.unique(level.variant_parents)
+            limit[parents] = np.minimum(limit[parents], combined[parents])
             available[parents] = np.minimum(available[parents], combined[parents])
+
+    def _apply_bundles(self, b: Bundles, atom_factor, direct, available, limit, pair_extra) -> None:
+        """Vendor stacks: each atom keeps ``f_a * min_c e_{a,c}`` of its share; then the
+        components' inherited limits ``L_c`` bind the node as a whole."""
+        if pair_extra is not None:
+            allowed = np.minimum.reduceat(pair_extra[b.pair_index], b.starts, axis=0)
+            atom_factor[b.atoms] = atom_factor[b.atoms] * allowed
+        stacked = self._direct(atom_factor, b.nodes)
+        direct[b.nodes] = stacked
+        inherited = np.minimum.reduceat(limit[b.edge_comps], b.edge_starts, axis=0)
+        limit[b.nodes] = np.minimum(limit[b.nodes], inherited)
+        available[b.nodes] = np.minimum(available[b.nodes], np.minimum(stacked, inherited))
 
     def _combine_variants(self, level: Level, available: np.ndarray) -> np.ndarray:
         values = available[level.variant_children]
@@ -159,11 +285,41 @@ class Propagator:
                 firm[self._firm_index[key]] = min(firm[self._firm_index[key]], float(value))
         return country, firm
 
-    def run(self, scenarios: Sequence[Scenario]) -> tuple[np.ndarray, np.ndarray]:
+    def exclusion_factors(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+        """Per-atom and per-bundle-pair factors (1-d): 0 where an exclusion applies."""
+        s = self.supply
+        atom = np.ones(len(s.atom_share))
+        pair = np.ones(len(self.pair_atom))
+        node_ids = np.asarray(s.node_ids)
+        for exclusion in scenario.exclusions:
+            who = self._excluded_atoms(exclusion)
+            at = np.ones(s.n_nodes, dtype=bool) if not exclusion.nodes else np.isin(node_ids, exclusion.nodes)
+            atom[who & at[s.atom_node]] = 0.0
+            pair[who[self.pair_atom] & at[self.pair_comp]] = 0.0
+        return atom, pair
+
+    def _excluded_atoms(self, exclusion) -> np.ndarray:
+        s = self.supply
+        named = set(exclusion.providers)
+        regions = self.tm.region_members
+        codes = np.array([c in named or (c in regions and bool(regions[c]) and regions[c] <= named) for c in s.codes] or [False])
+        firms = np.array([f in named for f in s.firms] + [False])
+        return codes[s.atom_code] | firms[s.atom_firm]
+
+    def run_evaluation(self, scenarios: Sequence[Scenario]) -> Evaluation:
         pairs = [self.factors(s) for s in scenarios]
         countries = np.column_stack([p[0] for p in pairs]) if pairs else np.ones((len(self.supply.codes), 0))
         firms = np.column_stack([p[1] for p in pairs]) if pairs else np.ones((len(self.supply.firms), 0))
-        return self.availability(countries, firms)
+        atom_extra = pair_extra = None
+        if any(s.exclusions for s in scenarios):
+            extras = [self.exclusion_factors(s) for s in scenarios]
+            atom_extra = np.column_stack([e[0] for e in extras])
+            pair_extra = np.column_stack([e[1] for e in extras])
+        return self.evaluate(countries, firms, atom_extra, pair_extra)
+
+    def run(self, scenarios: Sequence[Scenario]) -> tuple[np.ndarray, np.ndarray]:
+        result = self.run_evaluation(scenarios)
+        return result.direct, result.available
 
 
 def _inside(code: str, members: set[str], regions: dict[str, frozenset[str]]) -> bool:
@@ -282,16 +438,34 @@ def _warnings(prop: Propagator, scenario: Scenario) -> list[str]:
     return notes
 
 
+def scenario_range(prop: Propagator, scenario: Scenario, result: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high availability per node over the share ranges (module
+    :mod:`coreatlas.analysis.uncertainty`): the rows of providers the scenario cuts push
+    availability down at their high end; the other rows push it down at their low end."""
+    mid = result.available[:, 0]
+    if not has_ranges(prop.tm):
+        return mid, mid
+    s = prop.supply
+    cut_atoms = (result.atom_factor[:, 0] < 1.0) & (s.atom_row >= 0)
+    cut_rows = np.zeros(len(prop.tm.provision), dtype=bool)
+    cut_rows[s.atom_row[cut_atoms]] = True
+    corners = []
+    for tm in corner_maps(prop.tm, ~cut_rows):
+        other = Propagator(tm, attribution=s.attribution, variants=prop.variants)
+        corners.append(other.run_evaluation([scenario]).available[:, 0])
+    return span(mid, *corners)
+
+
 def run_scenario(
     tm: TechMap, scenario: Scenario, *, attribution: str = "hq", variants: str = "pool", propagator: Propagator | None = None
 ) -> ScenarioResult:
     """Availability of every node of ``tm`` under ``scenario``, with binding paths for outputs."""
     prop = propagator or Propagator(tm, attribution=attribution, variants=variants)
-    country, firm = prop.factors(scenario)
-    direct, available = prop.availability(country[:, None], firm[:, None])
+    result = prop.run_evaluation([scenario])
     s = prop.supply
-    atom_factor = country[s.atom_code] * np.r_[firm, 1.0][s.atom_firm]
-    trace = Trace(s, atom_factor, direct[:, 0], available[:, 0], prop.needs)
+    atom_factor = result.atom_factor[:, 0]
+    trace = Trace(s, atom_factor, result.direct[:, 0], result.available[:, 0], prop.needs)
+    low, high = scenario_range(prop, scenario, result)
     cut_estimates = (s.atom_estimated & (atom_factor < 1)).astype(float)
     estimated = np.bincount(s.atom_node, weights=cut_estimates, minlength=s.n_nodes) > 0
     kinds = tm.nodes["kind"].to_numpy()
@@ -302,6 +476,8 @@ def run_scenario(
             "kind": kinds[i],
             "direct": float(trace.direct[i]),
             "available": float(trace.available[i]),
+            "available_low": float(low[i]),
+            "available_high": float(high[i]),
             "estimated": bool(estimated[i]),
             "binding": _binding_path(tm, trace, i) if kinds[i] == "output" else [],
         }

@@ -40,7 +40,8 @@ class Supply:
     """Atoms of supply, as parallel arrays (one entry per atom).
 
     ``codes`` indexes ``atom_code`` (country, region or residual codes); ``firms``
-    indexes ``atom_firm`` (-1 = not a firm). ``figures`` per node is ``"share"`` (has
+    indexes ``atom_firm`` (-1 = not a firm); ``atom_row`` is the provision row an atom
+    comes from (-1 for the unattributed rest). ``figures`` per node is ``"share"`` (has
     figures), ``"qualitative"`` (providers known, no figures) or ``"none"``.
     """
 
@@ -52,6 +53,7 @@ class Supply:
     atom_firm: np.ndarray
     atom_share: np.ndarray
     atom_estimated: np.ndarray
+    atom_row: np.ndarray
     figures: np.ndarray
     attribution: str
 
@@ -68,6 +70,7 @@ class Supply:
 def _provision_with_types(tm: TechMap, attribution: str) -> pd.DataFrame:
     providers = tm.provider_rows
     rows = tm.provision[["node_id", "provider_id", "share"]].copy()
+    rows["row"] = np.arange(len(rows))
     rows["ptype"] = rows["provider_id"].map(providers["type"])
     hq = rows["provider_id"].map(providers["country"])
     country_level = rows["ptype"].isin(COUNTRY_LEVEL)
@@ -100,7 +103,7 @@ def _figure_atoms(rows: pd.DataFrame, residual_codes: frozenset[str]) -> pd.Data
     firm_keys = pd.MultiIndex.from_arrays([firms["node_id"], firms["hq"]])
     scale = (country_total / firm_sums).clip(upper=1.0).reindex(firm_keys).fillna(1.0).to_numpy()
     firm_atoms = firms.assign(firm=firms["provider_id"], share=firms["share"].to_numpy() * scale)
-    return pd.concat([country_atoms, firm_atoms], ignore_index=True)[["node_id", "code", "firm", "share"]]
+    return pd.concat([country_atoms, firm_atoms], ignore_index=True)[["node_id", "code", "firm", "share", "row"]]
 
 
 def _qualitative_atoms(rows: pd.DataFrame, figure_atoms: pd.DataFrame) -> pd.DataFrame:
@@ -115,8 +118,10 @@ def _qualitative_atoms(rows: pd.DataFrame, figure_atoms: pd.DataFrame) -> pd.Dat
     count = qualitative.groupby("node_id")["node_id"].transform("size")
     estimated = qualitative.assign(share=rest / count, firm=qualitative["provider_id"].where(qualitative["is_firm"]))
     unlisted = assigned[(assigned < 1.0) & ~assigned.index.isin(set(qualitative["node_id"]))]
-    unattributed = pd.DataFrame({"node_id": unlisted.index, "code": UNATTRIBUTED, "firm": None, "share": 1.0 - unlisted.to_numpy()})
-    estimated = estimated[["node_id", "code", "firm", "share"]].assign(estimated=True)
+    unattributed = pd.DataFrame(
+        {"node_id": unlisted.index, "code": UNATTRIBUTED, "firm": None, "share": 1.0 - unlisted.to_numpy(), "row": -1}
+    )
+    estimated = estimated[["node_id", "code", "firm", "share", "row"]].assign(estimated=True)
     return pd.concat([estimated, unattributed.assign(estimated=False)], ignore_index=True)
 
 
@@ -151,6 +156,7 @@ def build_supply(tm: TechMap, attribution: str = "hq") -> Supply:
         atom_firm=atoms["firm"].map(firm_index).fillna(-1).to_numpy(dtype=np.int64),
         atom_share=atoms["share"].to_numpy(dtype=np.float64),
         atom_estimated=atoms["estimated"].to_numpy(dtype=bool),
+        atom_row=atoms["row"].to_numpy(dtype=np.int64),
         figures=_figure_kinds(tm, rows),
         attribution=attribution,
     )

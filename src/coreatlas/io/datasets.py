@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 
 from coreatlas.errors import DataSourceError
 from coreatlas.io.eto import is_eto, read_eto
 from coreatlas.io.native import METADATA_FILE, is_native, read_native
+from coreatlas.model.combine import combine
 from coreatlas.model.techmap import TechMap
+from coreatlas.model.validate import check
 
 __all__ = ["DEFAULT_DATASET", "builtin_names", "builtin_path", "detect_format", "load"]
 
@@ -42,10 +45,30 @@ def detect_format(folder: Path) -> str:
 
 
 def load(spec: str | Path = DEFAULT_DATASET) -> TechMap:
-    """Load a built-in dataset by name, or a folder (format detected from its files)."""
-    text = str(spec)
+    """Load a built-in dataset by name, or a folder (format detected from its files).
+
+    ``a+b+c`` loads each part and combines them into one map (see
+    :func:`coreatlas.model.combine.combine`), validated as a whole.
+    """
+    parts = [part.strip() for part in str(spec).split("+")] if "+" in str(spec) and not Path(str(spec)).exists() else [str(spec)]
+    if len(parts) == 1:
+        return _load_one(parts[0])
+    if len(set(parts)) < len(parts) or not all(parts):
+        raise DataSourceError(f"--data '{spec}': name each dataset once, joined by '+', e.g. telecom-ran+materials+chips")
+    combined = combine([_load_one(part) for part in parts])
+    check(combined)
+    return combined
+
+
+@functools.lru_cache(maxsize=16)
+def _builtin(name: str) -> TechMap:
+    """Built-in datasets are read-only package data and maps are immutable: read each once."""
+    return read_native(builtin_path(name))
+
+
+def _load_one(text: str) -> TechMap:
     if text in builtin_names():
-        return read_native(builtin_path(text))
+        return _builtin(text)
     folder = Path(text).expanduser()
     if not folder.exists():
         msg = f"--data '{text}': no built-in dataset of that name (available: {', '.join(builtin_names())}) and no such folder"

@@ -19,7 +19,8 @@ from coreatlas.model.validate import check
 __all__ = ["METADATA_FILE", "TABLE_FILES", "is_native", "read_native", "write_native"]
 
 METADATA_FILE = "metadata.yaml"
-TABLE_FILES = {table: f"{table}.csv" for table in ("nodes", "providers", "provision", "relations", "blocs")}
+TABLE_FILES = {table: f"{table}.csv" for table in ("nodes", "providers", "provision", "relations", "blocs", *schema.ANNEX_TABLES)}
+OPTIONAL_TABLES = ("blocs", *schema.ANNEX_TABLES)
 REQUIRED_META = ("name", "version", "licence", "sources")
 
 
@@ -66,8 +67,8 @@ def _read_tables(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     frames, problems = {}, []
     for table, filename in TABLE_FILES.items():
         path = folder / filename
-        if table == "blocs" and not path.exists():
-            frames[table] = pd.DataFrame(columns=["bloc", "country", LINE])
+        if table in OPTIONAL_TABLES and not path.exists():
+            frames[table] = pd.DataFrame(columns=[*schema.columns(table), LINE])
             continue
         if not path.exists():
             raise DataSourceError(f"{path}: file not found; a native dataset needs {', '.join(list(TABLE_FILES.values())[:4])}")
@@ -86,7 +87,8 @@ def read_native(folder: Path | str) -> TechMap:
     blocs: dict[str, list[str]] = {}
     for name, code in zip(frames["blocs"]["bloc"], frames["blocs"]["country"], strict=True):
         blocs.setdefault(str(name).strip(), []).append(str(code).strip())
-    tm = TechMap.from_tables(meta, frames["nodes"], frames["providers"], frames["provision"], frames["relations"], blocs)
+    annex = {table: frames[table] for table in schema.ANNEX_TABLES}
+    tm = TechMap.from_tables(meta, frames["nodes"], frames["providers"], frames["provision"], frames["relations"], blocs, annex)
     files = {table: folder / name for table, name in TABLE_FILES.items()}
     try:
         check(tm)
@@ -137,3 +139,6 @@ def _write_files(tm: TechMap, target: Path) -> None:
         frame = getattr(tm, table)[schema.columns(table)]
         frame.to_csv(target / TABLE_FILES[table], index=False, encoding="utf-8")
     _bloc_frame(tm).to_csv(target / TABLE_FILES["blocs"], index=False, encoding="utf-8")
+    for table in schema.ANNEX_TABLES:
+        if len(tm.annex[table]):
+            tm.annex[table][schema.columns(table)].to_csv(target / TABLE_FILES[table], index=False, encoding="utf-8")

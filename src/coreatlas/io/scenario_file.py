@@ -9,6 +9,7 @@ remove_firms: [ASML]          # firm names, aliases or ids
 remove_blocs: [core]          # every country of a bloc
 only_bloc: allies             # a bloc name or a list of codes: everything else drops out
 export_control: {denied_by: core, target: CHN}
+policies: [fcc_covered_list]  # policy ids of the dataset's policies.csv
 ```
 
 This module only parses and checks the shape (every problem names the file and line);
@@ -27,8 +28,18 @@ from coreatlas.io.csvfile import read_text
 
 __all__ = ["SCENARIO_KEYS", "ScenarioSpec", "read_scenarios"]
 
-SCENARIO_KEYS = ("name", "description", "remove_countries", "remove_firms", "remove_blocs", "only_bloc", "capacity", "export_control")
-LIST_KEYS = ("remove_countries", "remove_firms", "remove_blocs")
+SCENARIO_KEYS = (
+    "name",
+    "description",
+    "remove_countries",
+    "remove_firms",
+    "remove_blocs",
+    "only_bloc",
+    "capacity",
+    "export_control",
+    "policies",
+)
+LIST_KEYS = ("remove_countries", "remove_firms", "remove_blocs", "policies")
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class ScenarioSpec:
     only_bloc: str | tuple[str, ...] | None = None
     capacity: dict[str, float] = field(default_factory=dict)
     export_control: dict | None = None
+    policies: tuple[str, ...] = ()
     origin: str = ""
 
 

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from coreatlas.errors import ScenarioError
 
-__all__ = ["ExportControl", "Scenario"]
+__all__ = ["Exclusion", "ExportControl", "Scenario"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,24 @@ class ExportControl:
 
     denied_by: tuple[str, ...]
     target: str
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Providers (firm ids or country codes) excluded at ``nodes`` (empty = every node).
+
+    This is how a vendor policy that covers only some components is expressed, e.g.
+    a high-risk vendor kept out of the core network but not of the radio units.
+    """
+
+    providers: tuple[str, ...]
+    nodes: tuple[str, ...] = ()
+    label: str = ""
+
+    def summary(self) -> str:
+        where = f" at {', '.join(self.nodes)}" if self.nodes else ""
+        label = f" ({self.label})" if self.label else ""
+        return f"exclude {', '.join(self.providers)}{where}{label}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,8 @@ class Scenario:
         Taiwan at 30%).
     export_control : ExportControl or None
         Supply denied to one target country; results are that country's access.
+    exclusions : tuple of Exclusion
+        Providers excluded at some nodes only (vendor policies such as the FCC Covered List).
     """
 
     name: str = "scenario"
@@ -51,6 +71,7 @@ class Scenario:
     only_bloc: tuple[str, ...] | None = None
     capacity: Mapping[str, float] = field(default_factory=dict)
     export_control: ExportControl | None = None
+    exclusions: tuple[Exclusion, ...] = ()
 
     def __post_init__(self) -> None:
         for key, value in self.capacity.items():
@@ -72,4 +93,5 @@ class Scenario:
         if self.export_control:
             ec = self.export_control
             parts.append(f"{', '.join(ec.denied_by)} deny inputs to {ec.target}")
+        parts += [exclusion.summary() for exclusion in self.exclusions]
         return "; ".join(parts) or "no change"

@@ -17,7 +17,7 @@ import pandas as pd
 from coreatlas.errors import NotFoundError
 from coreatlas.model import schema
 
-__all__ = ["DEFAULT_BLOCS", "Metadata", "Source", "TechMap", "normalise_table"]
+__all__ = ["DEFAULT_BLOCS", "Metadata", "Source", "TechMap", "empty_annex", "normalise_table", "split_list"]
 
 #: The CoRe partners and a wider circle of allies; datasets and users may redefine both.
 DEFAULT_BLOCS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -98,6 +98,9 @@ class TechMap:
         ``node_id uses target_id`` (an input) or ``node_id variant_of target_id``.
     blocs : Mapping[str, tuple[str, ...]]
         Named sets of country codes; always includes ``core`` and ``allies``.
+    annex : Mapping[str, DataFrame]
+        The optional tables of ``schema.ANNEX_TABLES``: links into other datasets,
+        policies, country exposure records, indicators and commitments (empty if absent).
     """
 
     meta: Metadata
@@ -106,6 +109,7 @@ class TechMap:
     provision: pd.DataFrame
     relations: pd.DataFrame
     blocs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_BLOCS)
+    annex: Mapping[str, pd.DataFrame] = field(default_factory=lambda: empty_annex())
 
     @classmethod
     def from_tables(
@@ -116,10 +120,13 @@ class TechMap:
         provision: pd.DataFrame,
         relations: pd.DataFrame,
         blocs: Mapping[str, Iterable[str]] | None = None,
+        annex: Mapping[str, pd.DataFrame] | None = None,
     ) -> TechMap:
         """Build a map from raw tables, normalising columns and dtypes (no validation)."""
         merged = dict(DEFAULT_BLOCS)
         merged.update({name: tuple(codes) for name, codes in (blocs or {}).items()})
+        given = annex or {}
+        extra = {t: normalise_table(given[t], t) if t in given else _empty(t) for t in schema.ANNEX_TABLES}
         return cls(
             meta=meta,
             nodes=normalise_table(nodes, "nodes"),
@@ -127,6 +134,7 @@ class TechMap:
             provision=normalise_table(provision, "provision"),
             relations=normalise_table(relations, "relations"),
             blocs=MappingProxyType(merged),
+            annex=MappingProxyType(extra),
         )
 
     # ---- identities -------------------------------------------------------------------
@@ -199,10 +207,23 @@ class TechMap:
             (self.providers, other.providers),
             (self.provision, other.provision),
             (self.relations, other.relations),
-        ]
+        ] + [(self.annex[t], other.annex[t]) for t in schema.ANNEX_TABLES]
         same_tables = all(_same_rows(a, b) for a, b in pairs)
         same_meta = _comparable(self.meta) == _comparable(other.meta)
         return same_tables and same_meta and dict(self.blocs) == dict(other.blocs)
+
+
+def _empty(table: str) -> pd.DataFrame:
+    return normalise_table(pd.DataFrame(columns=schema.columns(table)), table)
+
+
+def empty_annex() -> Mapping[str, pd.DataFrame]:
+    return MappingProxyType({t: _empty(t) for t in schema.ANNEX_TABLES})
+
+
+def split_list(text: object) -> list[str]:
+    """``"a; b"`` -> ``["a", "b"]``; blank or NA -> ``[]``."""
+    return _split_list(text)
 
 
 def _comparable(meta: Metadata) -> Metadata:

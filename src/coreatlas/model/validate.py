@@ -12,6 +12,7 @@ import pandas as pd
 from coreatlas.errors import Problem, ValidationError
 from coreatlas.model import schema
 from coreatlas.model.techmap import LINE, TechMap
+from coreatlas.model.validate_annex import ANNEX_CHECKS
 
 __all__ = ["check", "find_cycle", "validate"]
 
@@ -29,8 +30,8 @@ def _problem(table: str, row, column: str, message: str, severity: str = "error"
 
 def check_required_values(tm: TechMap) -> list[Problem]:
     problems = []
-    for table in ("nodes", "providers", "provision", "relations"):
-        frame = getattr(tm, table)
+    for table in ("nodes", "providers", "provision", "relations", *schema.ANNEX_TABLES):
+        frame = tm.annex[table] if table in schema.ANNEX_TABLES else getattr(tm, table)
         for col in schema.required_columns(table):
             for row in frame[frame[col].isna()].itertuples(index=False):
                 problems.append(_problem(table, row, col, f"'{col}' is empty; a value is required"))
@@ -189,19 +190,20 @@ def _cycle_problem(edges: pd.DataFrame, label: str) -> list[Problem]:
 
 
 def check_acyclic(tm: TechMap) -> list[Problem]:
-    """``uses`` and ``variant_of`` must each be acyclic, and so must both together.
+    """``uses``, ``variant_of`` and ``bundles`` must each be acyclic, and so must all together.
 
-    Together means in the direction of need: a node needs its inputs, a parent its variants.
+    Together means in the direction of need: a node needs its inputs and bundled
+    components, a parent its variants.
     """
     problems = []
-    for relation in ("uses", "variant_of"):
+    for relation in ("uses", "variant_of", "bundles"):
         edges = tm.edges(relation).dropna(subset=["node_id", "target_id"]).reset_index(drop=True)
         problems += _cycle_problem(edges, f"'{relation}' relations")
     if not problems:
-        uses = tm.edges("uses")
+        uses = pd.concat([tm.edges("uses"), tm.edges("bundles")], ignore_index=True)
         variants = tm.edges("variant_of").rename(columns={"node_id": "target_id", "target_id": "node_id"})
         both = pd.concat([uses, variants], ignore_index=True).dropna(subset=["node_id", "target_id"]).reset_index(drop=True)
-        problems += _cycle_problem(both, "'uses' and 'variant_of' relations together")
+        problems += _cycle_problem(both, "'uses', 'bundles' and 'variant_of' relations together")
     return problems
 
 
@@ -214,6 +216,7 @@ CHECKS = (
     check_share_sums,
     check_acyclic,
     check_provenance,
+    *ANNEX_CHECKS,
 )
 
 

@@ -1,9 +1,4 @@
-"""Use cases shared by every front end (CLI now; REST API and web page later).
-
-Each function takes plain arguments, composes the adapters (:mod:`coreatlas.io`) and
-the core (:mod:`coreatlas.model`, :mod:`coreatlas.analysis`), and returns plain data or
-result objects. Nothing here prints or knows about the command line or HTTP.
-"""
+"""Maps, exposure and scenarios: the use cases of the foundation."""
 
 from __future__ import annotations
 
@@ -12,22 +7,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coreatlas.analysis.exposure import ExposureTable, bloc_shares, chokepoints, exposure, leverage
+from coreatlas.analysis.exposure import ExposureTable, chokepoints, exposure, leverage
 from coreatlas.analysis.propagate import Propagator, ScenarioResult, run_scenario
 from coreatlas.errors import NotFoundError, Problem, ScenarioError, ValidationError
 from coreatlas.io import datasets
 from coreatlas.io.scenario_file import ScenarioSpec, read_scenarios
+from coreatlas.model.policy import policy_scenario
 from coreatlas.model.scenario import ExportControl, Scenario
 from coreatlas.model.techmap import TechMap
 from coreatlas.model.validate import validate
 
 __all__ = [
+    "ScenarioError",
     "ValidationReport",
+    "bloc_leverage",
     "build_scenario",
     "exposure_records",
     "find_chokepoints",
     "load_map",
+    "load_scenarios",
     "parse_cuts",
+    "resolve_firm",
     "run_scenarios",
     "scenario_spec_from_options",
     "validation_report",
@@ -127,20 +127,26 @@ def parse_cuts(cuts: Iterable[str]) -> dict[str, float]:
     return out
 
 
+def _items(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
 def scenario_spec_from_options(
     remove_country: Iterable[str] = (),
     remove_firm: Iterable[str] = (),
     only_bloc: str | None = None,
     cut: Iterable[str] = (),
     name: str | None = None,
+    policy: Iterable[str] = (),
 ) -> ScenarioSpec:
     """A scenario from command-line style options (codes may be comma-separated)."""
-    countries = tuple(c.strip() for item in remove_country for c in item.split(",") if c.strip())
-    firms = tuple(f.strip() for item in remove_firm for f in item.split(",") if f.strip())
+    countries, firms, policies = _items(remove_country), _items(remove_firm), _items(policy)
     capacity = parse_cuts(cut)
-    if not (countries or firms or only_bloc or capacity):
-        raise ScenarioError("no scenario given: pass a scenario file or --remove-country, --remove-firm, --only-bloc or --cut")
-    spec = ScenarioSpec(name or "scenario", remove_countries=countries, remove_firms=firms, only_bloc=only_bloc, capacity=capacity)
+    if not (countries or firms or only_bloc or capacity or policies):
+        raise ScenarioError("no scenario given: pass a scenario file or --remove-country, --remove-firm, --only-bloc, --cut or --policy")
+    spec = ScenarioSpec(
+        name or "scenario", remove_countries=countries, remove_firms=firms, only_bloc=only_bloc, capacity=capacity, policies=policies
+    )
     return spec if name else ScenarioSpec(**{**spec.__dict__, "name": _describe(spec)})
 
 
@@ -149,6 +155,7 @@ def _describe(spec: ScenarioSpec) -> str:
     parts += [f"remove {','.join(spec.remove_firms)}"] if spec.remove_firms else []
     parts += [f"only {spec.only_bloc}"] if spec.only_bloc else []
     parts += [f"{k} at {v:.0%}" for k, v in spec.capacity.items()]
+    parts += [f"policy {p}" for p in spec.policies]
     return "; ".join(parts)
 
 
@@ -202,9 +209,11 @@ def build_scenario(tm: TechMap, spec: ScenarioSpec) -> Scenario:
         if spec.export_control:
             ec = spec.export_control
             control = ExportControl(_bloc(tm, ec["denied_by"]), _check_code(tm, str(ec["target"])))
+        exclusions = policy_scenario(tm, spec.policies).exclusions if spec.policies else ()
         return Scenario(
             name=spec.name,
             description=spec.description,
+            exclusions=exclusions,
             remove_countries=tuple(dict.fromkeys(countries)),
             remove_firms=tuple(resolve_firm(tm, f) for f in spec.remove_firms),
             only_bloc=_bloc(tm, spec.only_bloc) if spec.only_bloc else None,
@@ -232,50 +241,3 @@ def run_scenarios(
         if progress is not None:
             progress(1)
     return results
-
-
-# ---- the demo ------------------------------------------------------------------------------
-DEMO_SCENARIO_FILE = "scenarios.yaml"
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    tm: TechMap
-    chokepoints: list[dict]
-    bloc_rows: list[dict]
-    results: list[ScenarioResult]
-    report_path: Path
-
-
-def bloc_rows(tm: TechMap, blocs: tuple[str, ...] = ("core", "allies")) -> list[dict]:
-    """Share of each bloc per node with figures, largest first-bloc share first."""
-    frame = bloc_shares(tm, {name: tm.resolve_bloc(name) for name in blocs})
-    frame = frame.reset_index().sort_values([blocs[0], "node_id"], ascending=[False, True])
-    return frame.to_dict("records")
-
-
-def demo_scenarios(tm: TechMap, data: str) -> list[Scenario]:
-    """The dataset's named scenarios (``scenarios.yaml`` beside a built-in dataset)."""
-    path = datasets.builtin_path(data) / DEMO_SCENARIO_FILE if data in datasets.builtin_names() else Path(data) / DEMO_SCENARIO_FILE
-    if path.is_file():
-        return load_scenarios(tm, path)
-    fallback = [ScenarioSpec("Allies only", only_bloc="allies"), ScenarioSpec("Core partners out", remove_blocs=("core",))]
-    return [build_scenario(tm, spec) for spec in fallback]
-
-
-def demo(out_dir: str | Path = "coreatlas-report", data: str = datasets.DEFAULT_DATASET, progress=None) -> DemoResult:
-    """The main job on a dataset: chokepoints, bloc shares, named scenarios and an HTML report."""
-    from coreatlas.io.report import render_report, write_report  # matplotlib loads only here
-
-    step = progress or (lambda _: None)
-    tm = load_map(data)
-    step("loaded")
-    points = find_chokepoints(tm)
-    table = exposure(tm, tm.resolve_bloc("core"))
-    blocs = bloc_rows(tm)
-    step("exposure")
-    results = run_scenarios(tm, demo_scenarios(tm, data))
-    step("scenarios")
-    path = write_report(Path(out_dir), render_report(tm, points, list(table.records), blocs, results))
-    step("report")
-    return DemoResult(tm, points, blocs, results, path)
