@@ -120,7 +120,7 @@ def _print_policy(impact) -> None:
             r["providers"],
             _pct_range(r["to_replace"], r["to_replace_low"], r["to_replace_high"]),
             str(r["year"]),
-            r["note"][:80],
+            r["note"],
         )
     out.print(grid)
 

@@ -208,7 +208,8 @@ def _ranges(
     top_rows = codes.to_numpy() == tm.provision["node_id"].map(top_code).to_numpy()
 
     def top_share(x: ShareMatrices) -> np.ndarray:
-        return x.country[:, [x.codes.index(c) for c in top_code]].diagonal()
+        columns = pd.Index(x.codes).get_indexer(top_code.to_numpy())
+        return x.country[np.arange(len(columns)), columns]
 
     top_lo, top_hi = _corner_values(tm, top_rows, top_share, attribution)
     return (*span(in_bloc, bloc_lo, bloc_hi), *span(top, top_lo, top_hi))

@@ -93,9 +93,9 @@ class Evaluation:
     atom_factor: np.ndarray
 
 
-def _edge_arrays(tm: TechMap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Consumer/needed pairs of ``uses`` and ``bundles``, and parent/child pairs of ``variant_of``."""
-    uses = pd.concat([tm.edges("uses"), tm.edges("bundles")], ignore_index=True)
+def _edge_arrays(tm: TechMap, needs: tuple[str, ...] = ("uses", "bundles")) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Consumer/needed pairs of the ``needs`` relations, and parent/child pairs of ``variant_of``."""
+    uses = pd.concat([tm.edges(r) for r in needs], ignore_index=True)
     variants = tm.edges("variant_of")
     index = tm.node_index
     consumer = uses["node_id"].map(index).to_numpy(dtype=np.int64)
@@ -113,14 +113,10 @@ def _node_levels(tm: TechMap) -> np.ndarray:
 def _levels(tm: TechMap) -> list[Level]:
     """Per level, the ``uses`` inputs (bundled components limit a node only through its
     vendor stacks, see :class:`Bundles`) and the variants of its nodes."""
-    uses = tm.edges("uses")
-    index = tm.node_index
-    consumer = uses["node_id"].map(index).to_numpy(dtype=np.int64)
-    needed = uses["target_id"].map(index).to_numpy(dtype=np.int64)
-    _, _, parent, child = _edge_arrays(tm)
+    consumer, needed, parent, child = _edge_arrays(tm, ("uses",))
     level = _node_levels(tm)
     bundling = np.zeros(len(tm.nodes), dtype=bool)
-    bundling[tm.edges("bundles")["node_id"].map(index).to_numpy(dtype=np.int64)] = True
+    bundling[_edge_arrays(tm, ("bundles",))[0]] = True
     weights = size_weights(tm.nodes["market_size_usd"].to_numpy(dtype=float)[child], parent, len(tm.nodes))
     levels = []
     for depth in range(1, int(level.max(initial=0)) + 1):
@@ -135,37 +131,42 @@ def _levels(tm: TechMap) -> list[Level]:
     return levels
 
 
-def _bundle_pairs(tm: TechMap, supply: Supply) -> tuple[np.ndarray, np.ndarray]:
+def _bundle_edges(tm: TechMap) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, component)`` of every ``bundles`` relation, sorted by owner."""
+    owner, comp, _, _ = _edge_arrays(tm, ("bundles",))
+    order = np.argsort(owner, kind="stable")
+    return owner[order], comp[order]
+
+
+def _bundle_pairs(supply: Supply, owner: np.ndarray, comp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (atom of a bundling node, bundled component) pair, sorted by atom."""
-    edges = tm.edges("bundles")
-    index = tm.node_index
-    owner = edges["node_id"].map(index).to_numpy(dtype=np.int64)
-    comp = edges["target_id"].map(index).to_numpy(dtype=np.int64)
-    atoms = np.arange(len(supply.atom_node))
-    pair_atom = np.concatenate([atoms[supply.atom_node == n] for n in owner]) if owner.size else np.zeros(0, dtype=np.int64)
-    pair_comp = (
-        np.concatenate([np.full(int((supply.atom_node == n).sum()), c) for n, c in zip(owner, comp, strict=True)])
-        if owner.size
-        else pair_atom
-    )
+    by_node = np.argsort(supply.atom_node, kind="stable")
+    counts = np.bincount(supply.atom_node, minlength=supply.n_nodes)
+    first = np.cumsum(counts) - counts
+    per_edge = counts[owner]
+    offsets = np.arange(per_edge.sum()) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge)
+    pair_atom = by_node[np.repeat(first[owner], per_edge) + offsets]
+    pair_comp = np.repeat(comp, per_edge)
     order = np.argsort(pair_atom, kind="stable")
-    return pair_atom[order], pair_comp[order].astype(np.int64)
+    return pair_atom[order], pair_comp[order]
 
 
-def _level_bundles(tm: TechMap, level: Level, supply: Supply, pair_atom: np.ndarray, pair_comp: np.ndarray) -> Bundles:
-    in_level = np.isin(supply.atom_node[pair_atom], level.bundle_nodes)
-    pairs = np.flatnonzero(in_level)
-    atoms = pair_atom[pairs]
-    starts = np.flatnonzero(np.r_[True, atoms[1:] != atoms[:-1]]) if atoms.size else np.zeros(0, dtype=np.int64)
-    edges = tm.edges("bundles")
-    owner = edges["node_id"].map(tm.node_index).to_numpy(dtype=np.int64)
-    comp = edges["target_id"].map(tm.node_index).to_numpy(dtype=np.int64)
-    keep = np.isin(owner, level.bundle_nodes)
-    order = np.argsort(owner[keep], kind="stable")
-    owner, comp = owner[keep][order], comp[keep][order]
-    edge_starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if owner.size else np.zeros(0, dtype=np.int64)
-    nodes = owner[edge_starts] if owner.size else level.bundle_nodes
-    return Bundles(nodes, atoms[starts] if atoms.size else atoms, starts, pairs, pair_comp[pairs], edge_starts, comp)
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    if not sorted_keys.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+
+
+def _level_bundles(level: Level, supply: Supply, pairs: tuple[np.ndarray, np.ndarray], edges: tuple[np.ndarray, np.ndarray]) -> Bundles:
+    """The bundle pairs and bundle edges of one level's bundling nodes."""
+    pair_atom, pair_comp = pairs
+    in_level = np.flatnonzero(np.isin(supply.atom_node[pair_atom], level.bundle_nodes))
+    atoms = pair_atom[in_level]
+    starts = _group_starts(atoms)
+    keep = np.isin(edges[0], level.bundle_nodes)
+    owner, comp = edges[0][keep], edges[1][keep]
+    edge_starts = _group_starts(owner)
+    return Bundles(owner[edge_starts], atoms[starts], starts, in_level, pair_comp[in_level], edge_starts, comp)
 
 
 class Propagator:
@@ -189,8 +190,10 @@ class Propagator:
         self._atoms = sp.csr_matrix((s.atom_share, (s.atom_node, np.arange(len(s.atom_share)))), shape=(s.n_nodes, len(s.atom_share)))
         self._totals = s.node_totals()
         self._levels = _levels(tm)
-        self.pair_atom, self.pair_comp = _bundle_pairs(tm, s)
-        self._bundles = [_level_bundles(tm, level, s, self.pair_atom, self.pair_comp) for level in self._levels]
+        edges = _bundle_edges(tm)
+        self.pair_atom, self.pair_comp = _bundle_pairs(s, *edges)
+        self._bundles = [_level_bundles(level, s, (self.pair_atom, self.pair_comp), edges) for level in self._levels]
+        self.has_ranges = has_ranges(tm)
         self.needs = _needs(tm)  # node -> inputs, bundled components and variants, for explaining results
         self._code_index = {c: i for i, c in enumerate(s.codes)}
         self._firm_index = {f: i for i, f in enumerate(s.firms)}
@@ -299,11 +302,12 @@ class Propagator:
         return atom, pair
 
     def _excluded_atoms(self, exclusion) -> np.ndarray:
+        """Atoms of the named firms and codes; a region counts when all its members are named."""
         s = self.supply
         named = set(exclusion.providers)
-        regions = self.tm.region_members
-        codes = np.array([c in named or (c in regions and bool(regions[c]) and regions[c] <= named) for c in s.codes] or [False])
-        firms = np.array([f in named for f in s.firms] + [False])
+        whole_regions = {r for r, members in self.tm.region_members.items() if members and members <= named}
+        codes = np.isin(np.asarray(s.codes, dtype=object), list(named | whole_regions))
+        firms = np.r_[np.isin(np.asarray(s.firms, dtype=object), list(named)), False]
         return codes[s.atom_code] | firms[s.atom_firm]
 
     def run_evaluation(self, scenarios: Sequence[Scenario]) -> Evaluation:
@@ -443,7 +447,7 @@ def scenario_range(prop: Propagator, scenario: Scenario, result: Evaluation) -> 
     :mod:`coreatlas.analysis.uncertainty`): the rows of providers the scenario cuts push
     availability down at their high end; the other rows push it down at their low end."""
     mid = result.available[:, 0]
-    if not has_ranges(prop.tm):
+    if not prop.has_ranges:
         return mid, mid
     s = prop.supply
     cut_atoms = (result.atom_factor[:, 0] < 1.0) & (s.atom_row >= 0)

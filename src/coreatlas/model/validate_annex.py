@@ -77,20 +77,24 @@ def check_commitments(tm: TechMap) -> list[Problem]:
 
 def check_bundles(tm: TechMap) -> list[Problem]:
     """A firm with a share of a bundling node should provide every bundled component."""
-    bundles = tm.relations[tm.relations["relation"] == "bundles"]
+    bundles = tm.edges("bundles").rename(columns={"node_id": "bundle", "target_id": "component"})
     firms = set(tm.providers.loc[tm.providers["type"] == "firm", "provider_id"])
-    offered = set(zip(tm.provision["node_id"], tm.provision["provider_id"], strict=True))
-    numeric = tm.provision[tm.provision["share"].notna() & tm.provision["provider_id"].isin(firms)]
-    problems = []
-    for edge in bundles.itertuples(index=False):
-        for row in numeric[numeric["node_id"] == edge.node_id].itertuples(index=False):
-            if (edge.target_id, row.provider_id) not in offered:
-                message = (
-                    f"'{row.provider_id}' has a share of bundle '{edge.node_id}' but does not provide the bundled "
-                    f"component '{edge.target_id}'; its share counts as lost whenever that component's inputs are short"
-                )
-                problems.append(_problem("relations", edge, "target_id", message, severity="warning"))
-    return problems
+    numeric = tm.provision.loc[tm.provision["share"].notna() & tm.provision["provider_id"].isin(firms), ["node_id", "provider_id"]]
+    needed = bundles.merge(numeric, left_on="bundle", right_on="node_id")
+    offered = tm.provision[["node_id", "provider_id"]].rename(columns={"node_id": "component"}).assign(offered=True)
+    missing = needed.merge(offered, on=["component", "provider_id"], how="left")
+    missing = missing[missing["offered"].isna()]
+    return [
+        _problem(
+            "relations",
+            row,
+            "target_id",
+            f"'{row.provider_id}' has a share of bundle '{row.bundle}' but does not provide the bundled component "
+            f"'{row.component}'; its stacks are assumed to include that component",
+            severity="warning",
+        )
+        for row in missing.itertuples(index=False)
+    ]
 
 
 ANNEX_CHECKS = (check_annex_vocabularies, check_policies, check_ranged_values, check_commitments, check_bundles)

@@ -16,7 +16,17 @@ from coreatlas.model.techmap import TechMap
 from coreatlas.services.core import build_scenario, find_chokepoints, load_map, load_scenarios, run_scenarios
 from coreatlas.services.policy import bundle_counterparts, open_ran_comparison
 
-__all__ = ["DEMO_COMBINATION", "DEMO_SCENARIO_FILE", "DemoResult", "Section", "bloc_rows", "demo", "demo_scenarios", "section"]
+__all__ = [
+    "DEMO_COMBINATION",
+    "DEMO_SCENARIO_FILE",
+    "DemoResult",
+    "Section",
+    "bloc_rows",
+    "demo",
+    "demo_scenarios",
+    "demo_steps",
+    "section",
+]
 
 DEMO_SCENARIO_FILE = "scenarios.yaml"
 #: The combination in which a materials shock is followed into chips and radios.
@@ -119,6 +129,3 @@ def demo(out_dir: str | Path = "coreatlas-report", data: str | None = None, prog
 def demo_steps(data: str | None = None) -> int:
     """How many progress steps :func:`demo` reports."""
     return 2 if data else len(datasets.builtin_names()) + 2
-
-
-__all__ += ["demo_steps"]

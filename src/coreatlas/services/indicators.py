@@ -26,8 +26,11 @@ class IndicatorReport:
     commitments: pd.DataFrame
 
     def to_records(self) -> dict:
-        clean = lambda f: f.replace({np.nan: None}).to_dict("records")  # noqa: E731
-        return {"bloc": list(self.bloc), "position": clean(self.position), "commitments": clean(self.commitments)}
+        return {"bloc": list(self.bloc), "position": _plain(self.position), "commitments": _plain(self.commitments)}
+
+
+def _plain(frame: pd.DataFrame) -> list[dict]:
+    return frame.replace({np.nan: None}).to_dict("records")
 
 
 def _value_columns(frame: pd.DataFrame) -> pd.DataFrame:

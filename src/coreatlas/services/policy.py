@@ -25,9 +25,13 @@ __all__ = [
 ]
 
 
+def _record(policy) -> dict:
+    return {**policy.__dict__, "providers": list(policy.providers), "nodes": list(policy.nodes)}
+
+
 def list_policies(tm: TechMap) -> list[dict]:
     """The dataset's policies as plain records."""
-    return [{**p.__dict__, "providers": list(p.providers), "nodes": list(p.nodes)} for p in policies(tm).values()]
+    return [_record(p) for p in policies(tm).values()]
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,7 @@ def policy_impact(tm: TechMap, policy_id: str, country: str | None = None) -> Po
         known = ", ".join(sorted(set(tm.annex["country_exposure"]["country"]))) or "none in this dataset"
         raise NotFoundError(f"no exposure record for country '{country}' in {tm.meta.name}; countries with records: {known}")
     result = run_scenario(tm, policy_scenario(tm, [policy_id]))
-    record = list_policies(tm)[list(policies(tm)).index(policy_id)]
-    return PolicyImpact(record, result, third_country_exposure(tm, policy, country))
+    return PolicyImpact(_record(policy), result, third_country_exposure(tm, policy, country))
 
 
 def bundle_counterparts(tm: TechMap) -> list[tuple[str, str]]:
@@ -81,23 +84,18 @@ def _vendors_left(prop: Propagator, atom_factor: np.ndarray, node: int) -> int:
     return int(len(set(s.atom_firm[atoms])))
 
 
-def _comparison_row(tm, prop, scenario: Scenario, pair: tuple[str, str]) -> dict:
-    result = run_scenario(tm, scenario, propagator=prop)
-    by_node = {r["node_id"]: r for r in result.records}
-    evaluation = prop.run_evaluation([scenario])
+def _comparison_row(tm, prop, scenario: Scenario, atom_factor: np.ndarray, pair: tuple[str, str]) -> dict:
+    by_node = {r["node_id"]: r for r in run_scenario(tm, scenario, propagator=prop).records}
     bundled, open_node = pair
-    parts = sorted(tm.edges("bundles").query("node_id == @bundled")["target_id"])
+    parts = tm.edges("bundles").query("node_id == @bundled")["target_id"]
     index = tm.node_index
     row = {"scenario": scenario.name, "proprietary": bundled, "open": open_node}
     for label, node in (("proprietary", bundled), ("open", open_node)):
-        row |= {
-            f"{label}_available": by_node[node]["available"],
-            f"{label}_low": by_node[node]["available_low"],
-            f"{label}_high": by_node[node]["available_high"],
-        }
+        r = by_node[node]
+        row |= {f"{label}_available": r["available"], f"{label}_low": r["available_low"], f"{label}_high": r["available_high"]}
     row["open_advantage"] = row["open_available"] - row["proprietary_available"]
-    row["full_stack_vendors_left"] = _vendors_left(prop, evaluation.atom_factor[:, 0], index[bundled])
-    row["component_vendors_left"] = min(_vendors_left(prop, evaluation.atom_factor[:, 0], index[c]) for c in parts)
+    row["full_stack_vendors_left"] = _vendors_left(prop, atom_factor, index[bundled])
+    row["component_vendors_left"] = min(_vendors_left(prop, atom_factor, index[c]) for c in parts)
     return row
 
 
@@ -115,4 +113,6 @@ def open_ran_comparison(tm: TechMap, scenarios: list[Scenario] | None = None) ->
         chosen = [p for p in policies(tm).values() if p.kind == "exclude"]
         scenarios = [policy_scenario(tm, [p.policy_id], p.name) for p in chosen]
     prop = Propagator(tm)
-    return OpenRanComparison(tuple(_comparison_row(tm, prop, s, pair) for pair in pairs for s in scenarios))
+    factors = prop.run_evaluation(scenarios).atom_factor  # one batched pass for the vendor counts
+    rows = (_comparison_row(tm, prop, s, factors[:, k], pair) for pair in pairs for k, s in enumerate(scenarios))
+    return OpenRanComparison(tuple(rows))
