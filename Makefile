@@ -30,6 +30,7 @@ lint: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_static.py
+	$(BIN)/python benchmarks/bench_dynamics.py
 
 clean:
 	rm -rf $(VENV) coreatlas-report .pytest_cache .hypothesis

@@ -114,7 +114,7 @@ def _qualitative_atoms(rows: pd.DataFrame, figure_atoms: pd.DataFrame) -> pd.Dat
     # figure) holds the qualitative rest; firms are inside their countries there.
     country_nodes = set(rows.loc[~rows["is_firm"], "node_id"])
     qualitative = qualitative[~(qualitative["is_firm"] & qualitative["node_id"].isin(country_nodes))]
-    rest = (1.0 - qualitative["node_id"].map(assigned).fillna(0.0)).clip(lower=0.0)
+    rest = (1.0 - qualitative["node_id"].map(assigned).astype("float64").fillna(0.0)).clip(lower=0.0)
     count = qualitative.groupby("node_id")["node_id"].transform("size")
     estimated = qualitative.assign(share=rest / count, firm=qualitative["provider_id"].where(qualitative["is_firm"]))
     unlisted = assigned[(assigned < 1.0) & ~assigned.index.isin(set(qualitative["node_id"]))]
