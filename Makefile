@@ -31,6 +31,7 @@ lint: $(TEST_STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_static.py
 	$(BIN)/python benchmarks/bench_dynamics.py
+	$(BIN)/python benchmarks/bench_risk.py
 
 clean:
 	rm -rf $(VENV) coreatlas-report .pytest_cache .hypothesis

@@ -13,12 +13,18 @@ One million firms and five million links take a few seconds (docs/benchmarks.md)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from coreatlas.errors import ValidationError
 from coreatlas.model.firms import FirmNetwork, firm_network
+from coreatlas.model.risknet import RiskNetwork, risk_network
 
-__all__ = ["scale_free_network"]
+__all__ = ["multi_tier_network", "scale_free_network"]
 
 DEGREE_MODELS = ("scale-free", "poisson")
 
@@ -85,3 +91,73 @@ def scale_free_network(
     region = rng.integers(0, n_regions, n_firms)
     meta = {"generator": "scale_free_network", "seed": seed, "degrees": degrees, "n_firms": n_firms, "n_links": n_links}
     return firm_network(supplier, client, flow, final, sector, region, meta=meta)
+
+
+def multi_tier_network(
+    nodes_per_tier: Sequence[int] = (50, 400, 1250),
+    *,
+    materials_per_node: tuple[int, int] = (1, 3),
+    alternatives: tuple[int, int] = (1, 3),
+    slack: tuple[float, float] = (0.1, 0.5),
+    inventory_days: tuple[float, float] = (0.0, 10.0),
+    ttr_days: tuple[float, float] = (1.0, 10.0),
+    seed: int = 7,
+) -> RiskNetwork:
+    """A random multi-tier network for TTR/TTS studies (tier 0 = products, the last tier raw).
+
+    The nodes of tier ``k + 1`` are grouped into materials of ``alternatives`` suppliers each;
+    every node of tier ``k`` needs ``materials_per_node`` of them, 1–3 units of each per unit
+    of output. Capacities exceed the baseline throughput by ``slack``; inventories hold
+    ``inventory_days`` of it; TTRs are drawn in days. Ranges are uniform ``(low, high)``.
+    """
+    rng = np.random.default_rng(seed)
+    tiers = np.repeat(np.arange(len(nodes_per_tier)), nodes_per_tier)
+    first = np.concatenate([[0], np.cumsum(nodes_per_tier)])
+    src, dst, material, offset = [], [], [], 0
+    for k in range(len(nodes_per_tier) - 1):  # a handful of tiers: the loop is not over nodes
+        s, d, mat, count = _tier_edges(rng, first[k], first[k + 1], first[k + 2], materials_per_node, alternatives)
+        src.append(s), dst.append(d), material.append(mat + offset)
+        offset += count
+    src, dst, material = (np.concatenate(a) if a else np.zeros(0, dtype=np.int64) for a in (src, dst, material))
+    pair_ratio = rng.uniform(1.0, 3.0, int(material.max(initial=-1)) + 1)
+    demand = np.where(tiers == 0, rng.uniform(10.0, 100.0, tiers.size), 0.0)
+    throughput = _throughput(tiers.size, demand, src, dst, material, pair_ratio)
+    capacity = throughput * (1.0 + rng.uniform(*slack, tiers.size)) + 1e-9
+    ids = np.array([f"t{t}-{i - first[t]}" for i, t in enumerate(tiers)], dtype=object)
+    return risk_network(
+        ids, capacity, throughput * rng.uniform(*inventory_days, tiers.size), demand, np.round(rng.uniform(*ttr_days, tiers.size)),
+        src, dst, material, pair_ratio[material], tier=tiers, meta={"generator": "multi_tier_network", "seed": seed},
+    )  # fmt: skip
+
+
+def _tier_edges(rng, start: int, mid: int, end: int, materials_per_node, alternatives):
+    """Edges from tier ``[mid, end)`` into tier ``[start, mid)``; materials are runs of suppliers."""
+    suppliers = rng.permutation(np.arange(mid, end))
+    sizes = rng.integers(alternatives[0], alternatives[1] + 1, suppliers.size)
+    cuts = np.cumsum(sizes)
+    cuts = cuts[cuts < suppliers.size]
+    material_of = np.zeros(suppliers.size, dtype=np.int64)
+    material_of[cuts] = 1
+    material_of = np.cumsum(material_of)
+    n_materials = int(material_of[-1]) + 1
+    needs = rng.integers(materials_per_node[0], materials_per_node[1] + 1, mid - start)
+    consumer = np.repeat(np.arange(start, mid), needs)
+    chosen = rng.integers(0, n_materials, consumer.size)
+    pairs = np.unique(np.stack([consumer, chosen], axis=1), axis=0)
+    members = pd.Series(suppliers).groupby(material_of).apply(np.asarray)
+    per_pair = members.loc[pairs[:, 1]].to_numpy()
+    counts = np.array([len(x) for x in per_pair])
+    src = np.concatenate(per_pair) if len(per_pair) else np.zeros(0, dtype=np.int64)
+    dst = np.repeat(pairs[:, 0], counts)
+    return src, dst, np.repeat(pairs[:, 1], counts), n_materials
+
+
+def _throughput(n: int, demand, src, dst, material, pair_ratio) -> np.ndarray:
+    """Baseline output per node: product demand pushed upstream, split equally over alternatives."""
+    keys = dst * 10**9 + material
+    _, pair, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    share = 1.0 / counts[pair]
+    requirement = sp.csr_matrix((pair_ratio[material] * share, (src, dst)), shape=(n, n))
+    # output = demand + R output (a DAG: I - R is invertible)
+    output = spla.spsolve((sp.identity(n, format="csc") - requirement).tocsc(), demand)
+    return np.maximum(output, 0.0)  # rounding can leave -1e-13 on nodes nobody uses

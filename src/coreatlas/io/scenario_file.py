@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from coreatlas.errors import Problem, ValidationError
-from coreatlas.io.csvfile import read_text
+from coreatlas.io.yamlfile import compose_yaml, plain
 
 __all__ = ["SCENARIO_KEYS", "ScenarioSpec", "read_scenarios"]
 
@@ -95,7 +95,7 @@ def _spec(path: Path, node: yaml.Node, index: int) -> ScenarioSpec:
         key = key_node.value
         if key not in SCENARIO_KEYS:
             raise _problem(path, key_node, f"unknown key '{key}'; expected one of {', '.join(SCENARIO_KEYS)}", key)
-        value = yaml.safe_load(yaml.serialize(value_node))
+        value = plain(value_node)
         fields[key] = _field(path, key, value_node, value)
     return ScenarioSpec(**fields)
 
@@ -117,15 +117,7 @@ def _field(path: Path, key: str, node: yaml.Node, value):
 def read_scenarios(path: Path | str) -> list[ScenarioSpec]:
     """Parse a scenario file; raise :class:`ValidationError` with file and line on problems."""
     path = Path(path)
-    try:
-        root = yaml.compose(read_text(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ValidationError(
-            Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=str(path), line=mark.line + 1 if mark else None)
-        ) from exc
-    if root is None:
-        raise ValidationError(Problem("the file is empty; expected a scenario", file=str(path), line=1))
+    root = compose_yaml(path, "a scenario")
     nodes = [root]
     if isinstance(root, yaml.MappingNode):
         keys = {k.value: v for k, v in root.value}

@@ -111,6 +111,15 @@ class TechMap:
     blocs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_BLOCS)
     annex: Mapping[str, pd.DataFrame] = field(default_factory=lambda: empty_annex())
 
+    def __getstate__(self) -> dict:
+        """Picklable (for worker processes and Dask): read-only mappings travel as dicts."""
+        return {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        for key in ("blocs", "annex"):
+            state[key] = MappingProxyType(dict(state[key]))
+        self.__dict__.update(state)
+
     @classmethod
     def from_tables(
         cls,
