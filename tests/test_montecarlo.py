@@ -128,3 +128,18 @@ def test_unknown_target(hazards):
     bad = [mc.Hazard("mars", ("MARS",), 0.1, mc.Distribution("fixed", (1.0,)))]
     with pytest.raises(ValidationError, match="unknown target"):
         mc.ensemble_model(Propagator(chip_map()), bad)
+
+
+def test_dynamic_engine_is_seeded_and_differs_from_static(hazards):
+    """The firm-level engine (15 days of stock buffer the first days of a strike) gives other
+    losses than the static one, and the same numbers on one process or a pool."""
+    static = mc.ensemble_model(Propagator(chip_map()), hazards)
+    dynamic = mc.ensemble_model(Propagator(chip_map()), hazards, engine="dynamic")
+    one = [mc.simulate_chunk(dynamic, hazards, 300, 5, 0)]
+    pooled = run_chunks(functools.partial(mc.simulate_chunk, dynamic, hazards, 300, 5), 1, scheduler=None, workers=2)
+    np.testing.assert_array_equal(one[0].by_output, pooled[0].by_output)
+    static_total = mc.simulate_chunk(static, hazards, 300, 5, 0).by_output.sum()
+    dynamic_total = one[0].by_output.sum()
+    assert dynamic_total > 0 and abs(dynamic_total - static_total) > 1e-6
+    with pytest.raises(ValidationError, match="engine must be one of"):
+        mc.ensemble_model(Propagator(chip_map()), hazards, engine="quantum")

@@ -377,7 +377,7 @@ def list_datasets() -> None:
         out.print(f"[bold]{name}[/] {meta.version} — {meta.title} ({meta.licence})")
 
 
-from coreatlas import cli_risk, cli_sim, cli_tech  # noqa: E402, F401  (register risk, montecarlo, invest; simulate, generate; indicators, policy, openran)
+from coreatlas import cli_mrio, cli_risk, cli_sim, cli_tech  # noqa: E402, F401  (register mrio; risk, montecarlo, invest; simulate, generate; indicators, policy, openran)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

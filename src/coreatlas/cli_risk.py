@@ -223,6 +223,9 @@ def montecarlo(
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: the CPU count).")] = None,
     levels: Annotated[str, typer.Option(help="VaR / CVaR levels, comma-separated.")] = "0.95,0.99",
+    engine: Annotated[
+        str, typer.Option(help="static (availability x duration) or dynamic (the firm-level engine, day by day).")
+    ] = "static",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     out_dir: OutDir = None,

@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from coreatlas.analysis.dynamics import run
+from coreatlas.analysis.firm_compile import MapFirms, firms_from_map
 from coreatlas.analysis.propagate import Propagator
 from coreatlas.analysis.ranking import output_weights
 from coreatlas.analysis.uncertainty import corner_maps
 from coreatlas.errors import ValidationError
+from coreatlas.model.firms import Shocks
 
 __all__ = [
     "CHUNK_YEARS",
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 CHUNK_YEARS = 2000
+ENGINES = ("static", "dynamic")
 DISTRIBUTIONS = {"fixed": 1, "uniform": 2, "triangular": 3, "lognormal": 2, "beta": 2}
 
 
@@ -150,15 +154,21 @@ class EnsembleModel:
     masks: np.ndarray
     outputs: np.ndarray
     weights: np.ndarray
+    firms: MapFirms | None = None  # with engine="dynamic": the map compiled into firms
+    after_days: int = 60
 
     @property
     def output_ids(self) -> tuple:
         return tuple(np.asarray(self.prop.supply.node_ids, dtype=object)[self.outputs])
 
 
-def ensemble_model(prop: Propagator, hazards: list[Hazard]) -> EnsembleModel:
+def ensemble_model(prop: Propagator, hazards: list[Hazard], engine: str = "static", after_days: int = 60) -> EnsembleModel:
     """Check targets and precompute; with share ranges, hazard ``k``'s corners put the rows
-    it strikes at their high end and the rest at their low end, then the reverse."""
+    it strikes at their high end and the rest at their low end, then the reverse.
+    ``engine="dynamic"`` runs each strike through the firm-level engine instead (central
+    shares), following it for ``after_days`` after capacity is back."""
+    if engine not in ENGINES:
+        raise ValidationError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     check_targets(prop, hazards)
     masks = hazard_masks(prop, hazards)
     corners = ()
@@ -166,6 +176,8 @@ def ensemble_model(prop: Propagator, hazards: list[Hazard]) -> EnsembleModel:
         s = prop.supply
         corners = tuple(_corner_pair(prop, s.atom_row[masks[:, k] & (s.atom_row >= 0)], hazards[k]) for k in range(len(hazards)))
     outputs, weights = output_weights(prop)
+    if engine == "dynamic":
+        return EnsembleModel(prop, (), masks, outputs, weights, firms_from_map(prop.tm, prop.supply), after_days)
     return EnsembleModel(prop, corners, masks, outputs, weights)
 
 
@@ -203,6 +215,25 @@ def _available(prop: Propagator, atom_factor: np.ndarray) -> np.ndarray:
     return prop.evaluate(np.ones((len(s.codes), count)), np.ones((len(s.firms), count)), atom_factor).available
 
 
+def dynamic_event_losses(model: EnsembleModel, events: pd.DataFrame) -> np.ndarray:
+    """``(events, outputs)`` share of a year's output lost, from the firm-level engine: the
+    struck firms lose ``depth`` of capacity from day 0 until ``days``; the run continues
+    ``after_days`` more, so losses from restocking and recovery are counted."""
+    firms = model.firms
+    net = firms.network
+    sectors = {name: k for k, name in enumerate(net.sector_names)}
+    columns = [sectors[node] for node in model.output_ids]
+    losses = np.zeros((len(events), len(columns)))
+    for k, event in enumerate(events.itertuples(index=False)):  # one simulation per strike
+        struck = np.flatnonzero((firms.firm_atom >= 0) & model.masks[np.maximum(firms.firm_atom, 0), event.hazard])
+        days = max(1, int(np.ceil(event.days)))
+        result = run(net, Shocks.of(struck, event.depth, 0, days), days + model.after_days)
+        _, produced = result.series["production_by_sector"]
+        base = produced[0, columns]
+        losses[k] = (base - produced[1:, columns]).sum(axis=0) / np.where(base > 0, base, 1.0) / 365.0
+    return losses
+
+
 @dataclass(frozen=True, eq=False)
 class ChunkResult:
     """Annual losses of one chunk: per output ``(years, outputs)`` and per hazard ``(years, hazards)``."""
@@ -218,7 +249,7 @@ def simulate_chunk(model: EnsembleModel, hazards: list[Hazard], years: int, seed
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk,)))
     n_years = _chunk_years(years, chunk)
     events = sample_events(hazards, n_years, rng)
-    losses = event_losses(model, events)
+    losses = event_losses(model, events) if model.firms is None else dynamic_event_losses(model, events)
     weights = model.weights
     by_output = np.zeros((n_years, losses.shape[1]))
     np.add.at(by_output, events["year"].to_numpy(), losses)

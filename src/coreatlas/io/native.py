@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +9,7 @@ import yaml
 
 from coreatlas.errors import DataSourceError, Problem, ValidationError
 from coreatlas.io.csvfile import check_numeric_columns, locate, read_table, read_text
+from coreatlas.io.output import atomic_write_folder
 from coreatlas.model import schema
 from coreatlas.model.techmap import LINE, Metadata, Source, TechMap
 from coreatlas.model.validate import check
@@ -116,20 +114,7 @@ def _bloc_frame(tm: TechMap) -> pd.DataFrame:
 
 def write_native(tm: TechMap, folder: Path | str, overwrite: bool = False) -> Path:
     """Write ``tm`` as a native dataset folder, atomically: all files or none."""
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise DataSourceError(f"{folder}: folder exists and is not empty; choose another or allow overwriting")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        _write_files(tm, staging)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return folder
+    return atomic_write_folder(folder, lambda staging: _write_files(tm, staging), overwrite)
 
 
 def _write_files(tm: TechMap, target: Path) -> None:

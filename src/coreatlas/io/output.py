@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pandas as pd
 
 from coreatlas.errors import DataSourceError
 
-__all__ = ["atomic_write_text", "to_json", "write_records"]
+__all__ = ["atomic_write_folder", "atomic_write_text", "to_json", "write_records"]
 
 
 def _plain(value):
@@ -58,3 +60,22 @@ def write_records(path: Path, records: list[dict], frame: pd.DataFrame | None = 
         table = frame if frame is not None else pd.DataFrame(records)
         return atomic_write_text(path, table.to_csv(index=False))
     raise DataSourceError(f"{path}: unknown output format '{suffix}'; expected .json or .csv")
+
+
+def atomic_write_folder(folder: Path | str, write_files: Callable[[Path], None], overwrite: bool = False) -> Path:
+    """Write a folder all at once: ``write_files(staging)`` fills a sibling folder that then
+    replaces ``folder``, so readers see the old folder or the whole new one."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise DataSourceError(f"{folder}: folder exists and is not empty; choose another or allow overwriting")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        write_files(staging)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder

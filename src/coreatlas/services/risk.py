@@ -143,15 +143,16 @@ def ensemble(
     seed: int = 1,
     scheduler: str | None = None,
     workers: int | None = None,
+    engine: str = "static",
     progress=None,
 ) -> EnsembleReport:
-    """Simulate ``years`` years of the hazards on the map with the static engine."""
+    """Simulate ``years`` years of the hazards on the map with the static or the dynamic engine."""
     if years < 1:
         raise ValidationError("--years must be at least 1")
     tm = load_map(data)
     hazards = read_hazards(hazards_file)
-    model = mc.ensemble_model(Propagator(tm), hazards)
+    model = mc.ensemble_model(Propagator(tm), hazards, engine)
     task = functools.partial(mc.simulate_chunk, model, hazards, years, seed)
     chunks = run_chunks(task, mc.chunk_count(years), scheduler=scheduler, workers=workers, progress=progress)
-    params = {"years": years, "hazards": [h.name for h in hazards], "hazards_file": str(hazards_file), "engine": "static"}
+    params = {"years": years, "hazards": [h.name for h in hazards], "hazards_file": str(hazards_file), "engine": engine}
     return EnsembleReport(mc.combine(model, hazards, chunks, seed), hazards, provenance(tm, params, seed))
