@@ -143,6 +143,10 @@ def test_montecarlo_command(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["rows"][0]["series"] == "total" and summary["provenance"]["parameters"]["years"] == 3000
     assert (tmp_path / "mc" / "exceedance.png").is_file()
+    short = ("montecarlo", "--data", "chips", "--hazards", HAZARDS, "--years", 100, "--scheduler", "serial", "--json")
+    static, dynamic = json.loads(cli(*short).stdout), json.loads(cli(*short, "--engine", "dynamic").stdout)
+    assert dynamic["provenance"]["parameters"]["engine"] == "dynamic" and static["provenance"]["parameters"]["engine"] == "static"
+    assert dynamic["rows"][0]["expected_loss"] != static["rows"][0]["expected_loss"]
 
 
 @pytest.mark.parametrize(

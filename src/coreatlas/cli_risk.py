@@ -232,45 +232,57 @@ def montecarlo(
 ) -> None:
     """Annual loss distributions from hazards: expected loss, VaR and expected shortfall (CVaR).
 
-    Example: `coreatlas montecarlo --data chips --hazards src/coreatlas/datasets/chips/hazards.yaml --years 100000 --out mc`
+    Example: `coreatlas montecarlo --data chips --hazards examples/hazards-chips.yaml --years 100000 --out mc`
     """
+    from coreatlas.analysis.montecarlo import chunk_count
     from coreatlas.services import risk as svc
 
-    try:
-        level_values = tuple(float(x) for x in levels.split(","))
-    except ValueError:
-        level_values = ()
-    if not level_values or not all(0 < a < 1 for a in level_values):
-        raise ValidationError(f"--levels '{levels}': expected fractions in (0, 1), e.g. 0.95,0.99")
-    from coreatlas.analysis.montecarlo import chunk_count
-
+    level_values = _levels(levels)
     with _bar("simulating chunks") as bar:
         task = bar.add_task("chunks", total=chunk_count(years))
         report = svc.ensemble(
-            data, hazards, years=years, seed=seed, scheduler=scheduler, workers=workers, progress=lambda k: bar.update(task, advance=k)
-        )
+            data, hazards, years=years, seed=seed, scheduler=scheduler, workers=workers, engine=engine,
+            progress=lambda k: bar.update(task, advance=k),
+        )  # fmt: skip
     stats = report.statistics(level_values)
     summary = {"provenance": report.provenance.to_dict(), "events": report.result.events}
     if out_dir is not None:
-        from coreatlas.io.risk_output import exceedance_chart, write_result_folder
+        _write_ensemble(report, stats, summary, level_values, f"{data}: annual loss, {years:,} years", out_dir)
+    if _emit_frame(stats, summary, as_json, as_csv):
+        _print_statistics(
+            stats, level_values, f"Annual loss, share of a year's output ({years:,} years, {report.result.events:,} events, seed {seed})"
+        )
 
-        total = stats.iloc[0]
-        marks = {f"VaR {a:g}": total[f"var_{a:g}"] for a in level_values} | {f"CVaR {a:g}": total[f"cvar_{a:g}"] for a in level_values}
-        chart = exceedance_chart(report.result.exceedance(), f"{data}: annual loss, {years:,} years", marks)
-        write_result_folder(out_dir, {"statistics": stats, "annual_losses": _annual(report)}, summary, {"exceedance": chart})
-        err.print(f"wrote statistics.csv, annual_losses.csv, summary.json, exceedance.png to {out_dir}")
-    if not _emit_frame(stats, summary, as_json, as_csv):
-        return
-    grid = Table(
-        title=f"Annual loss, share of a year's output ({years:,} years, {report.result.events:,} events, seed {seed})", title_justify="left"
-    )
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < a < 1 for a in values):
+        raise ValidationError(f"--levels '{text}': expected fractions in (0, 1), e.g. 0.95,0.99")
+    return values
+
+
+def _write_ensemble(report, stats, summary: dict, levels: tuple, title: str, out_dir: Path) -> None:
+    from coreatlas.io.risk_output import exceedance_chart, write_result_folder
+
+    total = stats.iloc[0]
+    marks = {f"VaR {a:g}": total[f"var_{a:g}"] for a in levels} | {f"CVaR {a:g}": total[f"cvar_{a:g}"] for a in levels}
+    chart = exceedance_chart(report.result.exceedance(), title, marks)
+    write_result_folder(out_dir, {"statistics": stats, "annual_losses": _annual(report)}, summary, {"exceedance": chart})
+    err.print(f"wrote statistics.csv, annual_losses.csv, summary.json, exceedance.png to {out_dir}")
+
+
+def _print_statistics(stats, levels: tuple, title: str) -> None:
+    grid = Table(title=title, title_justify="left")
     grid.add_column("series")
     grid.add_column("expected", justify="right")
-    for a in level_values:
+    for a in levels:
         grid.add_column(f"VaR {a:g}", justify="right")
         grid.add_column(f"CVaR {a:g}", justify="right")
     for r in stats.to_dict("records"):
-        grid.add_row(r["series"], _pct(r["expected_loss"]), *[_pct(r[f"{m}_{a:g}"]) for a in level_values for m in ("var", "cvar")])
+        grid.add_row(r["series"], _pct(r["expected_loss"]), *[_pct(r[f"{m}_{a:g}"]) for a in levels for m in ("var", "cvar")])
     out.print(grid)
 
 
