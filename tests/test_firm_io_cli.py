@@ -199,3 +199,16 @@ def test_generate_command(tmp_path):
     assert read_network(tmp_path / "g").n_links == 2000
     result = cli("simulate", "--network", tmp_path / "g", "--days", 3, "--json", "--out", tmp_path / "s")
     assert json.loads(result.stdout)["network"]["firms"] == 500
+
+
+def test_simulate_a_named_scenario_from_a_file(tmp_path):
+    scenarios = Path(__file__).resolve().parents[1] / "src" / "coreatlas" / "datasets" / "chips" / "scenarios.yaml"
+    result = cli(
+        "simulate", "--data", "chips", "--scenario", scenarios, "--name", "Taiwan at 30%", "--days", 20, "--json", "--out", tmp_path / "s"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["inputs"]["scenario"] == "Taiwan at 30%"
+    several = cli("simulate", "--data", "chips", "--scenario", scenarios, "--days", 5, "--out", tmp_path / "t")
+    assert several.exit_code == 2 and "choose one with --name" in several.output.replace("\n", " ")
+    unknown = cli("simulate", "--data", "chips", "--scenario", scenarios, "--name", "Mars out", "--days", 5, "--out", tmp_path / "u")
+    assert unknown.exit_code == 2 and "no scenario named 'Mars out'" in unknown.output.replace("\n", " ")
