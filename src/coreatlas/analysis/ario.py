@@ -10,8 +10,9 @@ capacity-loss events. Equations and order of operations: docs/ario.md and the re
 Industries ``f`` are region-sectors; ``s(i)`` is the sector of supplier ``i``. BoARIO keeps
 N x N dense matrices; here orders are never stored: with the "alt" rule they are
 ``O_if = Z_if r_i W_{s(i) f}`` (``r = x^cap / x_0``, ``W = gap / (I_sum diag(r) Z)``), so a
-day needs three passes over the non-zeros of ``Z`` (compiled kernels) and S x N arrays
-(stocks, gaps) — memory ``O(nnz(Z) + S N)`` instead of ``O(N^2)``. Rebuilding demand is not
+day needs two passes over the non-zeros of ``Z`` (compiled kernels) and arrays of one value
+per industry and input sector (stocks, gaps; stored N x S) — memory ``O(nnz(Z) + S N)``
+instead of ``O(N^2)``. Rebuilding demand is not
 modelled yet; the state carries a slot for it (``rebuild_demand``) that is zero.
 """
 
@@ -89,8 +90,8 @@ class ArioModel:
     z_csc: sp.csc_matrix
     x0: np.ndarray
     final_demand: np.ndarray  # daily, row totals
-    tech: np.ndarray  # A^S: S x N
-    binding: np.ndarray  # S x N: inputs that count (BoARIO's threshold_not_input)
+    tech: np.ndarray  # A^S, stored N x S: industry-major, so that each industry's inputs are contiguous
+    binding: np.ndarray  # N x S: inputs that count (BoARIO's threshold_not_input)
     capital: np.ndarray
     supplier_sector: np.ndarray
 
@@ -108,14 +109,17 @@ def ario_model(table: MrioTable, params: ArioParams | None = None) -> ArioModel:
     binding = zc_year > (x_year * daily)[None, :] * TECHNOLOGY_THRESHOLD  # as BoARIO: annual Z^S against daily x
     capital = np.maximum(table.value_added, 0.0) * params.capital_to_value_added
     z_daily = (z_year * daily).tocsr()
-    return ArioModel(table, params, z_daily, z_daily.tocsc(), x_year * daily, table.Y.sum(axis=1) * daily, tech, binding, capital, sector)
+    tech_t, binding_t = np.ascontiguousarray(tech.T), np.ascontiguousarray(binding.T)
+    return ArioModel(
+        table, params, z_daily, z_daily.tocsc(), x_year * daily, table.Y.sum(axis=1) * daily, tech_t, binding_t, capital, sector
+    )
 
 
 @njit(parallel=True, cache=True)
 def _aggregate_by_supplier_sector(indptr, indices, data, supplier_sector, weight, other_weight, n_sectors, out, other):  # pragma: no cover
     """``out[f, s] = sum_{i in s} w_i Z_if`` and the same with ``other_weight`` (Z in CSC:
-    column f's suppliers), in one pass. Outputs are N x S so that each column's sums are
-    contiguous (S x N would scatter every addition to another cache line)."""
+    column f's suppliers), in one pass. Outputs are N x S, like every per-(industry, input)
+    array here, so that each industry's sums are contiguous."""
     n = indptr.size - 1
     for f in prange(n):
         for s in range(n_sectors):
@@ -136,13 +140,26 @@ def _orders_on_suppliers(indptr, indices, data, supplier_sector, ratio, per_unit
         total = 0.0
         s = supplier_sector[i]
         for k in range(indptr[i], indptr[i + 1]):
-            total += data[k] * per_unit[s, indices[k]]
+            total += data[k] * per_unit[indices[k], s]
         out[i] = ratio[i] * total
+
+
+@njit(parallel=True, cache=True)
+def _limited_production(tech, binding, stocks, optimal, days_needed, out):  # pragma: no cover
+    """``x^a_f = x^opt_f min(1, min_p stock_pf / (psi s A^S_pf x^opt_f))`` over binding inputs (N x S arrays)."""
+    n, n_sectors = tech.shape
+    for f in prange(n):
+        lowest = 1.0
+        for s in range(n_sectors):
+            needed = tech[f, s] * optimal[f] * days_needed
+            if binding[f, s] and needed != 0.0:
+                lowest = min(lowest, stocks[f, s] / needed)
+        out[f] = optimal[f] * lowest
 
 
 @dataclass(frozen=True, eq=False)
 class ArioState:
-    """Stocks ``S x N``; orders as ``(ratio r, per-unit W)``; production, overproduction alpha,
+    """Stocks (N x S: per industry and input sector); orders as ``(ratio r, per-unit W)``; production, overproduction alpha,
     capacity loss, and the per-event trackers (remaining impact, status)."""
 
     day: int
@@ -159,10 +176,10 @@ class ArioState:
 
 def initial_state(model: ArioModel, events: Sequence[ArioEvent]) -> ArioState:
     inventory = np.full(len(model.table.sectors), model.params.inventory_days)
-    stocks = model.tech * model.x0[None, :] * inventory[:, None]
+    stocks = model.tech * model.x0[:, None] * inventory[None, :]
     n, s = model.table.n_industries, len(model.table.sectors)
     return ArioState(
-        0, stocks, np.ones(n), np.ones((s, n)), model.x0.copy(), np.full(n, model.params.alpha_base),
+        0, stocks, np.ones(n), np.ones((n, s)), model.x0.copy(), np.full(n, model.params.alpha_base),
         tuple(np.asarray(e.impact, dtype=float) for e in events), tuple("pending" for _ in events), np.zeros(n), np.zeros(n),
     )  # fmt: skip
 
@@ -212,10 +229,10 @@ def _recover(events, impacts, status, day: int) -> tuple[tuple, tuple]:
 def _aggregate(model: ArioModel, weight: np.ndarray, other_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(I_sum diag(w) Z, I_sum diag(w') Z)``: S x N sums of each supplier sector's flows."""
     z = model.z_csc
-    n_sectors, n = model.tech.shape
+    n, n_sectors = model.tech.shape
     out, other = np.empty((n, n_sectors)), np.empty((n, n_sectors))
     _aggregate_by_supplier_sector(z.indptr, z.indices, z.data, model.supplier_sector, weight, other_weight, n_sectors, out, other)
-    return out.T, other.T
+    return out, other
 
 
 def _total_demand(model: ArioModel, state: ArioState) -> np.ndarray:
@@ -237,18 +254,16 @@ def _overproduction(model: ArioModel, alpha: np.ndarray, demand: np.ndarray, pro
 def _production(model: ArioModel, stocks: np.ndarray, optimal: np.ndarray) -> np.ndarray:
     """``x^a = x^opt min(1, min_p stock_p / (psi s A^S_p x^opt))`` over binding inputs."""
     p = model.params
-    needed = model.tech * optimal[None, :] * (p.psi * p.inventory_days)
-    mask = model.binding & (needed != 0)
-    ratio = np.ones_like(stocks)
-    np.divide(stocks, needed, out=ratio, where=mask)
-    return np.min(optimal[None, :] * np.minimum(ratio, 1.0), axis=0)
+    out = np.empty_like(optimal)
+    _limited_production(model.tech, model.binding, stocks, optimal, p.psi * p.inventory_days, out)
+    return out
 
 
 def _restock(model: ArioModel, state: ArioState, production: np.ndarray, delivered_by_sector: np.ndarray) -> np.ndarray:
     """Stocks after use ``A^S x^a`` and deliveries ``W (I_sum diag(r rho) Z)`` (proportional
     rationing ``rho = x^a / D``); unchanged when the two are all close (as BoARIO)."""
     added = state.order_per_unit * delivered_by_sector
-    used = model.tech * production[None, :]
+    used = model.tech * production[:, None]
     if np.allclose(added, used):
         return state.stocks
     return state.stocks - used + added
@@ -258,9 +273,9 @@ def _orders(model: ArioModel, stocks: np.ndarray, optimal: np.ndarray, productio
     """Orders for tomorrow as ``W``: gap ``(s A^S x^opt - stock)^+ / tau_inv + A^S x^a`` split
     over suppliers by ``Z_if r_i / sum_{i' in s} Z_i'f r_i'`` (``weights`` is that sum)."""
     p = model.params
-    goal = model.tech * optimal[None, :] * p.inventory_days
+    goal = model.tech * optimal[:, None] * p.inventory_days
     gap = np.zeros_like(goal) if np.allclose(stocks, goal) else np.maximum(goal - stocks, 0.0) / p.restoration_tau_days
-    gap = gap + model.tech * production[None, :]
+    gap = gap + model.tech * production[:, None]
     return np.divide(gap, weights, out=np.zeros_like(gap), where=weights != 0)
 
 
