@@ -90,9 +90,7 @@ def _availability(prop: Propagator, masks: np.ndarray, events: pd.DataFrame, spa
     hit = masks[:, events["hazard"].to_numpy()]
     if spare is not None:
         hit = hit & ~spare[:, None]
-    factor = 1.0 - hit * events["depth"].to_numpy()[None, :]
-    s, count = prop.supply, len(events)
-    return prop.evaluate(np.ones((len(s.codes), count)), np.ones((len(s.firms), count)), factor).available.T
+    return prop.evaluate_atoms(1.0 - hit * events["depth"].to_numpy()[None, :]).available.T
 
 
 def _output_loss(model: mc.EnsembleModel, availability: np.ndarray, events: pd.DataFrame) -> np.ndarray:

@@ -203,16 +203,11 @@ def event_losses(model: EnsembleModel, events: pd.DataFrame, batch: int = 4096) 
             part = events.iloc[rows[start : start + batch]]
             depth = part["depth"].to_numpy()[None, :]
             struck = [model.masks[:, part["hazard"].to_numpy()] if mask is None else mask[:, None] for _, mask in engines]
-            lost = [1.0 - _available(p, 1.0 - hit * depth)[model.outputs] for (p, _), hit in zip(engines, struck, strict=True)]
+            lost = [1.0 - p.evaluate_atoms(1.0 - hit * depth).available[model.outputs] for (p, _), hit in zip(engines, struck, strict=True)]
             mix = part["mix"].to_numpy()
             mixed = lost[0] if len(lost) == 1 else (1 - mix) * lost[0] + mix * lost[1]
             losses[rows[start : start + batch]] = (mixed * part["days"].to_numpy()[None, :] / 365.0).T
     return losses
-
-
-def _available(prop: Propagator, atom_factor: np.ndarray) -> np.ndarray:
-    s, count = prop.supply, atom_factor.shape[1]
-    return prop.evaluate(np.ones((len(s.codes), count)), np.ones((len(s.firms), count)), atom_factor).available
 
 
 def dynamic_event_losses(model: EnsembleModel, events: pd.DataFrame) -> np.ndarray:
@@ -244,11 +239,17 @@ class ChunkResult:
     events: int
 
 
+def chunk_events(hazards: list[Hazard], years: int, seed: int, chunk: int) -> pd.DataFrame:
+    """The strikes of chunk ``chunk`` (years numbered within the chunk), from its own stream
+    ``SeedSequence(seed, spawn_key=(chunk,))``: the same whoever computes them."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+    return sample_events(hazards, _chunk_years(years, chunk), rng)
+
+
 def simulate_chunk(model: EnsembleModel, hazards: list[Hazard], years: int, seed: int, chunk: int) -> ChunkResult:
     """Simulate chunk ``chunk`` of a ``years``-year ensemble (deterministic in ``seed, chunk``)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk,)))
     n_years = _chunk_years(years, chunk)
-    events = sample_events(hazards, n_years, rng)
+    events = chunk_events(hazards, years, seed, chunk)
     losses = event_losses(model, events) if model.firms is None else dynamic_event_losses(model, events)
     weights = model.weights
     by_output = np.zeros((n_years, losses.shape[1]))

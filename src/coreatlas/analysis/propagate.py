@@ -222,7 +222,12 @@ class Propagator:
         pair_extra: np.ndarray | None = None,
     ) -> Evaluation:
         """Direct and propagated availability, level by level (formulas: module docstring)."""
-        atom_factor = self.atom_factors(country_factors, firm_factors, atom_extra)
+        return self.evaluate_atoms(self.atom_factors(country_factors, firm_factors, atom_extra), pair_extra)
+
+    def evaluate_atoms(self, atom_factor: np.ndarray, pair_extra: np.ndarray | None = None) -> Evaluation:
+        """As :meth:`evaluate`, from a capacity factor per atom ``(atoms, scenarios)`` directly
+        (hazards, extractions); the caller's array is not changed."""
+        atom_factor = np.array(atom_factor, dtype=float)  # bundles scale it in place
         direct = self._direct(atom_factor)
         available = direct.copy()
         limit = np.ones_like(available)  # what each node inherits from its inputs and variants

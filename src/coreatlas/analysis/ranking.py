@@ -80,7 +80,7 @@ def extraction_sweep(prop: Propagator, kinds=ENTITY_KINDS) -> pd.DataFrame:
     entities = _entities(prop, kinds)
     s = prop.supply
     count = len(entities)
-    evaluation = prop.evaluate(np.ones((len(s.codes), count)), np.ones((len(s.firms), count)), _removal_matrix(prop, entities))
+    evaluation = prop.evaluate_atoms(_removal_matrix(prop, entities))
     outputs, weights = output_weights(prop)
     lost = 1.0 - evaluation.available[outputs]
     frame = entities.copy()
@@ -155,13 +155,11 @@ def ranking_table(
     """Per firm of a compiled map (a provider at a node): static extraction loss, PI / TTS /
     REI at ``ttr_days``, and the dynamic engine's loss; ranks and their Spearman agreement."""
     net = compiled.network
-    entities = pd.DataFrame({"kind": "atom", "id": np.arange(net.n_firms)})
-    atoms = np.where(compiled.firm_atom >= 0, compiled.firm_atom, -1)
+    atoms = compiled.firm_atom  # -1: a node's stand-in firm
     factors = np.ones((len(prop.supply.atom_share), net.n_firms))
     real = np.flatnonzero(atoms >= 0)
     factors[atoms[real], real] = 0.0
-    s = prop.supply
-    evaluation = prop.evaluate(np.ones((len(s.codes), len(entities))), np.ones((len(s.firms), len(entities))), factors)
+    evaluation = prop.evaluate_atoms(factors)
     outputs, weights = output_weights(prop)
     static = weights @ (1.0 - evaluation.available[outputs])
     static[atoms < 0] = np.nan  # a node's stand-in firm (no provider data) has no share to extract

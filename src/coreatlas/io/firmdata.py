@@ -14,17 +14,16 @@ and ``firms.parquet``. Firm ids may be integers or strings; they are kept as giv
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from coreatlas.errors import DataSourceError, Problem, ValidationError
+from coreatlas.io.output import write_frame
 from coreatlas.model.firms import FirmNetwork, Shocks, firm_network
 
-__all__ = ["COLUMNS", "read_firm_table", "read_network", "read_shocks", "network_from_tables", "write_network", "write_frame"]
+__all__ = ["COLUMNS", "read_firm_table", "read_network", "read_shocks", "network_from_tables", "write_network"]
 
 # required columns, then optional ones, per table; the reference text files give them in this order
 COLUMNS = {
@@ -186,24 +185,6 @@ def read_shocks(path: Path | str, network: FirmNetwork) -> Shocks:
     start = frame["start_day"].fillna(0).to_numpy(dtype=np.int64) if "start_day" in frame else 0
     end = frame["end_day"].fillna(-1).to_numpy(dtype=np.int64) if "end_day" in frame else -1
     return Shocks.of(index, loss, start, end)
-
-
-def write_frame(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write CSV or Parquet (by suffix) atomically: a temporary file, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def write_network(network: FirmNetwork, folder: Path | str) -> Path:

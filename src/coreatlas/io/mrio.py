@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coreatlas.errors import DataSourceError, ValidationError
-from coreatlas.io.output import atomic_write_folder
+from coreatlas.io.output import atomic_write_folder, frame_to_file
 from coreatlas.model.mrio import MrioTable, mrio_table
 
 __all__ = ["aggregate", "from_pymrio", "load_test_table", "read_table_folder", "to_pymrio", "write_table_folder"]
@@ -197,13 +197,6 @@ def _triplets(matrix: sp.spmatrix, row_labels: list[tuple], col_labels: list[tup
     return pd.DataFrame({columns[0]: r[:, 0], columns[1]: r[:, 1], columns[2]: c[:, 0], columns[3]: c[:, 1], columns[4]: coo.data[keep]})
 
 
-def _write_frame(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, encoding="utf-8")
-
-
 def _json_value(value):
     return value.item() if hasattr(value, "item") else str(value)
 
@@ -211,8 +204,8 @@ def _json_value(value):
 def _write_files(table: MrioTable, target: Path, fmt: str) -> None:
     fd_labels = [(r, c) for r in table.regions for c in table.fd_categories]
     files = {"Z": f"intermediate.{fmt}", "Y": f"final_demand.{fmt}"}
-    _write_frame(_triplets(table.Z, table.labels(), table.labels(), Z_COLUMNS), target / files["Z"], fmt)
-    _write_frame(_triplets(sp.coo_matrix(table.Y), table.labels(), fd_labels, Y_COLUMNS), target / files["Y"], fmt)
+    frame_to_file(_triplets(table.Z, table.labels(), table.labels(), Z_COLUMNS), target / files["Z"], fmt)
+    frame_to_file(_triplets(sp.coo_matrix(table.Y), table.labels(), fd_labels, Y_COLUMNS), target / files["Y"], fmt)
     meta = {"format": FORMAT, "version": 1, "regions": list(table.regions), "sectors": list(table.sectors)}
     meta |= {"fd_categories": list(table.fd_categories), "unit": table.unit, "files": files, "meta": table.meta}
     (target / META_FILE).write_text(json.dumps(meta, indent=2, default=_json_value), encoding="utf-8")

@@ -15,7 +15,16 @@ import pandas as pd
 
 from coreatlas.errors import DataSourceError
 
-__all__ = ["atomic_write_folder", "atomic_write_text", "to_json", "write_records"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_folder",
+    "atomic_write_text",
+    "frame_to_file",
+    "save_png",
+    "to_json",
+    "write_frame",
+    "write_records",
+]
 
 
 def _plain(value):
@@ -37,18 +46,52 @@ def to_json(data) -> str:
     return json.dumps(_plain(data), indent=2, ensure_ascii=False)
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
+def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
+    """Run ``write(temporary)`` next to ``path``, then rename it into place, so that readers
+    see the old file or the whole new one (never half of it)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temp, path)
+        os.close(handle)
+        try:
+            write(Path(temp))
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
     except OSError as exc:
         raise DataSourceError(f"{path}: cannot write ({exc.strerror})") from exc
     return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    return atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8", newline=""))
+
+
+def frame_to_file(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write a table as ``parquet`` or ``csv`` (not atomic: for files inside an atomic folder)."""
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, encoding="utf-8")
+
+
+def write_frame(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write CSV or Parquet (by suffix) atomically."""
+    fmt = "parquet" if Path(path).suffix.lower() == ".parquet" else "csv"
+    return atomic_write(path, lambda temp: frame_to_file(frame, temp, fmt))
+
+
+def save_png(fig, path: Path | str) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return atomic_write(path, lambda temp: fig.savefig(temp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
 
 
 def write_records(path: Path, records: list[dict], frame: pd.DataFrame | None = None) -> Path:

@@ -10,20 +10,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from coreatlas.io.firmdata import write_frame  # noqa: E402
-from coreatlas.io.output import atomic_write_text, to_json  # noqa: E402
+from coreatlas.io.output import (  # noqa: E402
+    atomic_write_text,
+    save_png,
+    to_json,
+    write_frame,  # noqa: E402
+)
 
 __all__ = ["exceedance_chart", "rei_chart", "save_png", "write_result_folder"]
-
-
-def save_png(fig, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
 
 
 def rei_chart(frame: pd.DataFrame, top: int = 20, title: str = "Risk exposure index"):

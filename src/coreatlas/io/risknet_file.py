@@ -18,7 +18,7 @@ import pandas as pd
 
 from coreatlas.errors import DataSourceError, Problem, ValidationError
 from coreatlas.io.csvfile import read_table
-from coreatlas.io.firmdata import write_frame
+from coreatlas.io.output import write_frame
 from coreatlas.model.risknet import RiskNetwork, risk_network
 
 __all__ = ["read_risk_network", "write_risk_network"]

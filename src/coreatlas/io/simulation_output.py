@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import matplotlib
@@ -12,8 +11,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from coreatlas.analysis.dynamics import Losses, SimulationResult  # noqa: E402
-from coreatlas.io.firmdata import write_frame  # noqa: E402
-from coreatlas.io.output import atomic_write_text, to_json  # noqa: E402
+from coreatlas.io.output import (  # noqa: E402
+    atomic_write_text,
+    save_png,
+    to_json,
+    write_frame,  # noqa: E402
+)
 
 __all__ = ["TOTALS_COLUMNS", "totals_chart", "write_simulation"]
 
@@ -43,20 +46,6 @@ def totals_chart(totals: pd.DataFrame, title: str, losses: Losses | None = None)
     return fig
 
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _write_bytes(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
-
-
 def write_simulation(result: SimulationResult, summary: dict, folder: Path | str, title: str, firm_series: bool = False) -> list[Path]:
     """``totals.csv`` (``day,production,value_added,final_consumption``, day -1 the
     baseline), ``losses_by_sector.csv``, ``losses_by_region.csv``, ``summary.json``,
@@ -71,5 +60,5 @@ def write_simulation(result: SimulationResult, summary: dict, folder: Path | str
         written.append(write_frame(result.frame("production_by_firm").rename(columns=str), folder / "production_by_firm.parquet"))
     written.append(atomic_write_text(folder / "summary.json", to_json(summary) + "\n"))
     chart = totals_chart(totals, title, result.losses())
-    written.append(_write_bytes(folder / "totals.png", _png(chart)))
+    written.append(save_png(chart, folder / "totals.png"))
     return written

@@ -33,12 +33,11 @@ class InvestmentPlan:
     provenance: Provenance
 
 
-def _sampled_years(model: mc.EnsembleModel, hazards, years: int, seed: int) -> pd.DataFrame:
+def _sampled_years(hazards, years: int, seed: int) -> pd.DataFrame:
     """Events of ``years`` years, chunked and seeded exactly as the Monte Carlo command."""
     frames = []
-    for chunk in range(mc.chunk_count(years)):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk,)))
-        events = mc.sample_events(hazards, min(mc.CHUNK_YEARS, years - chunk * mc.CHUNK_YEARS), rng)
+    for chunk in range(mc.chunk_count(years)):  # a few chunks of 2,000 years
+        events = mc.chunk_events(hazards, years, seed, chunk)
         frames.append(events.assign(year=events["year"] + chunk * mc.CHUNK_YEARS))
     return pd.concat(frames, ignore_index=True)
 
@@ -82,7 +81,7 @@ def invest(
             raise ValidationError("give --budget (USD), or name commitments in the measures file to take their amounts as the budget")
         budget = float(caps.sum())
     model = mc.ensemble_model(Propagator(tm), hazards)
-    events = _sampled_years(model, hazards, years, seed)
+    events = _sampled_years(hazards, years, seed)
     base, saving = savings(model, hazards, events, measures)
     if progress is not None:
         progress(1)

@@ -81,17 +81,13 @@ def load_firm_network(links=None, final_demand=None, sectors=None, network_dir=N
     return firmdata.read_network_files(links, final_demand, sectors)
 
 
-def _observers(network: FirmNetwork, firm_series: bool):
-    return [firm_observer(None)] if firm_series else []
-
-
 def simulate(
     network: FirmNetwork, shocks: Shocks | None, days: int, params: DynamicsParams, *, title: str = "simulation",
     inputs: dict | None = None, progress: Progress = None, firm_series: bool = False,
 ) -> SimulationRun:  # fmt: skip
     """Run the engine; ``firm_series`` also records every firm's daily production."""
     shocks = shocks if shocks is not None else Shocks.none()
-    result = run(network, shocks, days, params, observers=_observers(network, firm_series), progress=progress)
+    result = run(network, shocks, days, params, observers=[firm_observer(None)] if firm_series else [], progress=progress)
     return SimulationRun(result, network, shocks, title, dict(inputs or {}))
 
 
