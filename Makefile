@@ -26,7 +26,8 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/python tools/check_layers.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_static.py

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from coreatlas.analysis.dynamics import RATIONING_RULES, DynamicsParams, dynamic_model, initial_state, run
+from coreatlas.analysis.dynamics import dynamic_model, initial_state, run
 from coreatlas.analysis.synthetic import scale_free_network
 from coreatlas.io.firmdata import read_network, write_network
+from coreatlas.model.dynamics import RATIONING_RULES, DynamicsParams
 from coreatlas.model.firms import Shocks
 
 CPP_REFERENCE = {"proportional": "4.6 s/day", "priority": "4 s rising past 200 s/day"}

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from coreatlas.analysis import montecarlo as mc
-from coreatlas.analysis.propagate import Propagator
+from coreatlas.analysis.propagate import build_propagator
 from coreatlas.analysis.risk import risk_table
 from coreatlas.analysis.synthetic import multi_tier_network
 from coreatlas.io.eto import read_eto
@@ -37,8 +37,9 @@ def ttr_tts_seconds() -> tuple[float, int, int]:
 def ensemble_rate(eto: Path, years: int) -> tuple[float, int, float]:
     tm = read_eto(eto)
     codes = [c for c in tm.country_codes if c not in tm.residual_codes and c not in tm.region_members]
-    hazards = [mc.Hazard(c, (c,), 0.05, mc.Distribution("uniform", (10, 90)), mc.Distribution("uniform", (0.2, 1.0))) for c in codes]
-    model = mc.ensemble_model(Propagator(tm), hazards)
+    days, depth = mc.Distribution(kind="uniform", params=(10, 90)), mc.Distribution(kind="uniform", params=(0.2, 1.0))
+    hazards = [mc.Hazard(name=c, targets=(c,), annual_probability=0.05, duration_days=days, depth=depth) for c in codes]
+    model = mc.ensemble_model(build_propagator(tm), hazards)
     start = time.perf_counter()
     chunks = [mc.simulate_chunk(model, hazards, years, 1, c) for c in range(mc.chunk_count(years))]
     seconds = time.perf_counter() - start

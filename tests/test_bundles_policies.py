@@ -15,7 +15,8 @@ from coreatlas.model.combine import combine
 from coreatlas.model.policy import get_policy, policy_scenario, third_country_exposure
 from coreatlas.model.scenario import Exclusion, Scenario
 from coreatlas.model.validate import validate
-from coreatlas.services import indicator_report, open_ran_comparison
+from coreatlas.services.indicators import indicator_report
+from coreatlas.services.policy import open_ran_comparison
 from maps import firm, make_map
 
 VENDORS = [firm("a", "USA"), firm("b", "CHN")]

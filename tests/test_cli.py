@@ -49,13 +49,13 @@ def test_demo_writes_report_and_prints_story(tmp_path: Path):
 
 def test_chokepoints_json_on_builtin():
     result = run("chokepoints", "--json")
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["rows"]
     assert {"node_id", "node_name", "provider", "share"} <= set(rows[0])
     assert rows[0]["node_id"] == "euv_lithography_tools" and rows[0]["provider"] == "NLD" and rows[0]["share"] == 1.0
 
 
 def test_exposure_json_fields(tiny: Path):
-    rows = json.loads(run("exposure", "--data", str(tiny), "--json", "--bloc", "USA").stdout)
+    rows = json.loads(run("exposure", "--data", str(tiny), "--json", "--bloc", "USA").stdout)["rows"]
     tool = next(r for r in rows if r["node_id"] == "tool")
     # shares 0.6 / 0.4 -> HHI 0.36 + 0.16 = 0.52; USA holds 0.6; two countries needed for 75%
     assert tool["hhi"] == pytest.approx(0.52)
@@ -65,13 +65,13 @@ def test_exposure_json_fields(tiny: Path):
 
 
 def test_scenario_options_and_json(tiny: Path):
-    rows = json.loads(run("scenario", "--data", str(tiny), "--remove-country", "JPN", "--json").stdout)
+    rows = json.loads(run("scenario", "--data", str(tiny), "--remove-country", "JPN", "--json").stdout)["rows"]
     by_id = {r["node_id"]: r for r in rows}
     assert by_id["fab"]["available"] == 0.0 and by_id["tool"]["available"] == pytest.approx(0.6)
     assert [s["node_id"] for s in by_id["chip"]["binding"]] == ["chip", "fab"]
-    firm = json.loads(run("scenario", "--data", str(tiny), "--remove-firm", "Acme", "--json").stdout)
+    firm = json.loads(run("scenario", "--data", str(tiny), "--remove-firm", "Acme", "--json").stdout)["rows"]
     assert {r["node_id"]: r["available"] for r in firm}["tool"] == pytest.approx(0.5)
-    cut = json.loads(run("scenario", "--data", str(tiny), "--cut", "JPN=0.25", "--json").stdout)
+    cut = json.loads(run("scenario", "--data", str(tiny), "--cut", "JPN=0.25", "--json").stdout)["rows"]
     assert {r["node_id"]: r["available"] for r in cut}["chip"] == pytest.approx(0.25)
 
 
@@ -211,11 +211,11 @@ def test_site_attribution_moves_firm_shares(tmp_path: Path):
     )
     (folder / "relations.csv").write_text("node_id,relation,target_id\n", encoding="utf-8")
     # only firms are given: country shares derive from them, by headquarters or by site
-    hq = json.loads(run("exposure", "--data", str(folder), "--json").stdout)[0]["shares"]
-    site = json.loads(run("exposure", "--data", str(folder), "--json", "--attribution", "site").stdout)[0]["shares"]
+    hq = json.loads(run("exposure", "--data", str(folder), "--json").stdout)["rows"][0]["shares"]
+    site = json.loads(run("exposure", "--data", str(folder), "--json", "--attribution", "site").stdout)["rows"][0]["shares"]
     assert hq == {"TWN": pytest.approx(0.6), "KOR": pytest.approx(0.4)}
     assert site == {"USA": pytest.approx(0.6), "KOR": pytest.approx(0.4)}
-    lost = json.loads(run("scenario", "--data", str(folder), "--remove-country", "TWN", "--attribution", "site", "--json").stdout)
+    lost = json.loads(run("scenario", "--data", str(folder), "--remove-country", "TWN", "--attribution", "site", "--json").stdout)["rows"]
     assert lost[0]["available"] == 1.0
     bad = runner.invoke(app, ["exposure", "--data", str(folder), "--attribution", "plant"])
     assert bad.exit_code == 2 and "--attribution must be 'hq'" in bad.stderr

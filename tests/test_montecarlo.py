@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from coreatlas.analysis import montecarlo as mc
-from coreatlas.analysis.propagate import Propagator
+from coreatlas.analysis.propagate import build_propagator
 from coreatlas.errors import ValidationError
 from coreatlas.io.hazard_file import read_hazards
 from coreatlas.services.executors import run_chunks
@@ -41,7 +41,7 @@ def hazards(tmp_path):
 
 
 def simulate(hazards, years, seed=3, scheduler="serial", workers=None):
-    model = mc.ensemble_model(Propagator(chip_map()), hazards)
+    model = mc.ensemble_model(build_propagator(chip_map()), hazards)
     task = functools.partial(mc.simulate_chunk, model, hazards, years, seed)  # picklable, for workers
     return mc.combine(model, hazards, run_chunks(task, mc.chunk_count(years), scheduler=scheduler, workers=workers), seed)
 
@@ -91,7 +91,7 @@ def test_share_ranges_widen_the_loss(tmp_path, hazards):
         provision=[{"node_id": "fab", "provider_id": "TWN", "share": 0.6, "share_low": 0.5, "share_high": 0.7}, ("fab", "USA", 0.3)],
         relations=[("chip", "uses", "fab")],
     )
-    model = mc.ensemble_model(Propagator(tm), hazards[:1])
+    model = mc.ensemble_model(build_propagator(tm), hazards[:1])
     assert len(model.corners) == 1
     result = mc.simulate_chunk(model, hazards[:1], 2000, 1, 0)
     per_event = result.by_hazard[result.by_hazard > 0] / 0.1  # loss / (36.5/365)
@@ -125,16 +125,16 @@ def test_bad_hazard_files(tmp_path, text, message):
 
 
 def test_unknown_target(hazards):
-    bad = [mc.Hazard("mars", ("MARS",), 0.1, mc.Distribution("fixed", (1.0,)))]
+    bad = [mc.Hazard(name="mars", targets=("MARS",), annual_probability=0.1, duration_days=mc.Distribution.fixed(1.0))]
     with pytest.raises(ValidationError, match="unknown target"):
-        mc.ensemble_model(Propagator(chip_map()), bad)
+        mc.ensemble_model(build_propagator(chip_map()), bad)
 
 
 def test_dynamic_engine_is_seeded_and_differs_from_static(hazards):
     """The firm-level engine (15 days of stock buffer the first days of a strike) gives other
     losses than the static one, and the same numbers on one process or a pool."""
-    static = mc.ensemble_model(Propagator(chip_map()), hazards)
-    dynamic = mc.ensemble_model(Propagator(chip_map()), hazards, engine="dynamic")
+    static = mc.ensemble_model(build_propagator(chip_map()), hazards)
+    dynamic = mc.ensemble_model(build_propagator(chip_map()), hazards, engine="dynamic")
     one = [mc.simulate_chunk(dynamic, hazards, 300, 5, 0)]
     pooled = run_chunks(functools.partial(mc.simulate_chunk, dynamic, hazards, 300, 5), 1, scheduler=None, workers=2)
     np.testing.assert_array_equal(one[0].by_output, pooled[0].by_output)
@@ -142,4 +142,4 @@ def test_dynamic_engine_is_seeded_and_differs_from_static(hazards):
     dynamic_total = one[0].by_output.sum()
     assert dynamic_total > 0 and abs(dynamic_total - static_total) > 1e-6
     with pytest.raises(ValidationError, match="engine must be one of"):
-        mc.ensemble_model(Propagator(chip_map()), hazards, engine="quantum")
+        mc.ensemble_model(build_propagator(chip_map()), hazards, engine="quantum")

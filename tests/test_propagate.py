@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coreatlas.analysis.propagate import Propagator, run_scenario, run_scenarios
+from coreatlas.analysis.propagate import build_propagator, run_scenario, run_scenarios
 from coreatlas.analysis.supply import UNATTRIBUTED
 from coreatlas.errors import ScenarioError
 from coreatlas.model.scenario import ExportControl, Scenario
@@ -277,7 +277,7 @@ def test_variant_parent_with_own_providers_takes_min():
 
 def test_unknown_variant_rule():
     with pytest.raises(ValueError, match="variants must be one of"):
-        Propagator(variant_map(), variants="any")
+        build_propagator(variant_map(), variants="any")
 
 
 # ---- binding paths ----------------------------------------------------------------------

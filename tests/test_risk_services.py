@@ -10,14 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from coreatlas.analysis import montecarlo as mc
-from coreatlas.analysis.measures import Measure, savings, with_capacity
-from coreatlas.analysis.propagate import Propagator
+from coreatlas.analysis.measures import savings, with_capacity
+from coreatlas.analysis.propagate import build_propagator
 from coreatlas.analysis.ranking import extraction_sweep, structural_dominators
 from coreatlas.analysis.synthetic import multi_tier_network
 from coreatlas.cli import app
 from coreatlas.errors import ValidationError
 from coreatlas.io.measure_file import read_measures
 from coreatlas.io.risknet_file import read_risk_network, write_risk_network
+from coreatlas.model.measures import Measure
 from coreatlas.model.risknet import risk_network
 from maps import make_map
 
@@ -34,7 +35,7 @@ def chip_map():
     return make_map(provision=[("fab", "TWN", 0.6), ("fab", "USA", 0.4)], relations=[("chip", "uses", "fab")])
 
 
-TAIWAN = [mc.Hazard("taiwan", ("TWN",), 1.0, mc.Distribution("fixed", (36.5,)))]
+TAIWAN = [mc.Hazard(name="taiwan", targets=("TWN",), annual_probability=1.0, duration_days=mc.Distribution(kind="fixed", params=(36.5,)))]
 
 
 def one_event():
@@ -46,22 +47,27 @@ def test_capacity_dilutes_and_saves_by_hand():
     tm = with_capacity(chip_map(), "fab", "USA", 0.25)
     shares = tm.provision.groupby("provider_id")["share"].sum()
     assert shares["TWN"] == pytest.approx(0.48) and shares["USA"] == pytest.approx(0.52)
-    model = mc.ensemble_model(Propagator(chip_map()), TAIWAN)
-    base, saving = savings(model, TAIWAN, one_event(), [Measure("us", "capacity", 1.0, "fab", "USA", 0.25)])
+    model = mc.ensemble_model(build_propagator(chip_map()), TAIWAN)
+    base, saving = savings(
+        model, TAIWAN, one_event(), [Measure(id="us", kind="capacity", cost_usd=1.0, node="fab", country="USA", added_share=0.25)]
+    )
     assert base[0] == pytest.approx(0.6 * 0.1) and saving[0, 0] == pytest.approx((0.6 - 0.48) * 0.1)
 
 
 def test_stockpile_covers_days_of_the_shortfall():
     """60 days of fab output against a 60% shortfall last 100 days: a 36.5-day event is covered;
     10 days of stock cover 10/0.6 = 16.7 of the 36.5 days."""
-    model = mc.ensemble_model(Propagator(chip_map()), TAIWAN)
-    stocks = [Measure("big", "stockpile", 1.0, "fab", days=60), Measure("small", "stockpile", 1.0, "fab", days=10)]
+    model = mc.ensemble_model(build_propagator(chip_map()), TAIWAN)
+    stocks = [
+        Measure(id="big", kind="stockpile", cost_usd=1.0, node="fab", days=60),
+        Measure(id="small", kind="stockpile", cost_usd=1.0, node="fab", days=10),
+    ]
     _, saving = savings(model, TAIWAN, one_event(), stocks)
     np.testing.assert_allclose(saving[0], [0.06, 0.06 * (10 / 0.6) / 36.5])
 
 
 def test_extraction_sweep_and_single_points_by_hand():
-    sweep = extraction_sweep(Propagator(chip_map())).set_index("id")
+    sweep = extraction_sweep(build_propagator(chip_map())).set_index("id")
     assert sweep.loc["TWN", "output_loss"] == pytest.approx(0.6) and sweep.loc["fab", "output_loss"] == 1.0
     assert sweep.loc["fab", "outputs_cut_off"] == 1 and sweep.loc["TWN", "outputs_cut_off"] == 0
 
@@ -141,11 +147,11 @@ def test_montecarlo_command(tmp_path):
     result = cli(*args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["rows"][0]["series"] == "total" and summary["provenance"]["parameters"]["years"] == 3000
+    assert summary["rows"][0]["series"] == "total" and summary["provenance"]["request"]["years"] == 3000
     assert (tmp_path / "mc" / "exceedance.png").is_file()
     short = ("montecarlo", "--data", "chips", "--hazards", HAZARDS, "--years", 100, "--scheduler", "serial", "--json")
     static, dynamic = json.loads(cli(*short).stdout), json.loads(cli(*short, "--engine", "dynamic").stdout)
-    assert dynamic["provenance"]["parameters"]["engine"] == "dynamic" and static["provenance"]["parameters"]["engine"] == "static"
+    assert dynamic["provenance"]["request"]["engine"] == "dynamic" and static["provenance"]["request"]["engine"] == "static"
     assert dynamic["rows"][0]["expected_loss"] != static["rows"][0]["expected_loss"]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coreatlas.analysis.propagate import VARIANT_RULES, Propagator
+from coreatlas.analysis.propagate import VARIANT_RULES, build_propagator
 from coreatlas.analysis.supply import UNATTRIBUTED
 from coreatlas.model.scenario import ExportControl, Scenario
 from coreatlas.model.techmap import TechMap
@@ -145,8 +145,8 @@ def with_scenarios(draw, count: int = 1):
 
 
 def availability(case: Case, scenarios: list[Scenario], variants: str) -> np.ndarray:
-    prop = Propagator(case.tm, variants=variants)
-    return prop.run(scenarios)[1]
+    prop = build_propagator(case.tm, variants=variants)
+    return prop.run_evaluation(scenarios).available
 
 
 @SETTINGS
@@ -159,7 +159,8 @@ def test_generated_maps_are_valid(case):
 @given(drawn=with_scenarios(3), variants=st.sampled_from(VARIANT_RULES))
 def test_availability_in_unit_interval(drawn, variants):
     case, scenarios = drawn
-    direct, available = Propagator(case.tm, variants=variants).run(scenarios)
+    result = build_propagator(case.tm, variants=variants).run_evaluation(scenarios)
+    direct, available = result.direct, result.available
     assert np.all((available >= 0.0) & (available <= 1.0))
     assert np.all((direct >= -EPS) & (direct <= 1.0 + EPS))
     assert np.all(available <= direct + EPS)  # x_j = min(d_j, ...)
@@ -189,12 +190,12 @@ def test_removing_a_country_that_provides_nothing_changes_nothing(drawn, variant
 @SETTINGS
 @given(case=cases(), variants=st.sampled_from(VARIANT_RULES))
 def test_only_bloc_of_every_code_changes_nothing(case, variants):
-    prop = Propagator(case.tm, variants=variants)
+    prop = build_propagator(case.tm, variants=variants)
     everyone = tuple(case.tm.country_codes)
     # the unattributed rest counts as outside any bloc (documented), so name it as well
-    _, x = prop.run([Scenario(only_bloc=everyone + (UNATTRIBUTED,))])
+    x = prop.run_evaluation([Scenario(only_bloc=everyone + (UNATTRIBUTED,))]).available
     np.testing.assert_array_equal(x, 1.0)
-    _, x = prop.run([Scenario(only_bloc=everyone)])
+    x = prop.run_evaluation([Scenario(only_bloc=everyone)]).available
     if UNATTRIBUTED not in set(np.asarray(prop.supply.codes)[prop.supply.atom_code]):
         np.testing.assert_array_equal(x, 1.0)
 
@@ -208,7 +209,8 @@ def test_nothing_removed_gives_one(case, variants):
         Scenario(export_control=ExportControl((), case.codes[0])),
         Scenario(remove_firms=("no_such_firm",)),
     ]
-    direct, x = Propagator(case.tm, variants=variants).run(untouched)
+    result = build_propagator(case.tm, variants=variants).run_evaluation(untouched)
+    direct, x = result.direct, result.available
     np.testing.assert_array_equal(x, 1.0)
     np.testing.assert_array_equal(direct, 1.0)
 

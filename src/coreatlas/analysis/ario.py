@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from coreatlas.errors import ValidationError
-from coreatlas.model.mrio import MrioTable
+from coreatlas.model.mrio import ARIO_EVENT_KINDS, MrioTable
 
 __all__ = ["ArioEvent", "ArioParams", "ArioResult", "ario_model", "run_ario"]
 
@@ -72,8 +72,8 @@ class ArioEvent:
     decimals: int = 7  # BoARIO rounds capital still destroyed to log10(event monetary factor) + 1 decimals
 
     def __post_init__(self) -> None:
-        if self.kind not in ("recovery", "arbitrary"):
-            raise ValidationError(f"event kind '{self.kind}' is not one of recovery, arbitrary")
+        if self.kind not in ARIO_EVENT_KINDS:
+            raise ValidationError(f"event kind '{self.kind}' is not one of {', '.join(ARIO_EVENT_KINDS)}")
         if len(self.industries) != len(self.impact) or self.recovery_tau_days <= 0:
             raise ValidationError("an event needs one impact per industry and recovery_tau_days > 0")
         if self.kind == "arbitrary" and any(not 0 <= v <= 1 for v in self.impact):

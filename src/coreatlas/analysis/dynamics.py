@@ -22,7 +22,9 @@ simulator (../shared/research/propagation_models.md, section 1.3). One day ``t``
 ``VA = sum_i v_i P_act_i`` with ``v_i = 1 - sum_j A_ji / P_ini_i``.
 
 Everything here is a function of immutable data: :func:`step` maps a :class:`State` to
-the next one; :func:`run` steps ``days`` times and feeds observers.
+the next one; :func:`run` steps ``days`` times and feeds observers. The parameters
+(:class:`~coreatlas.model.dynamics.DynamicsParams`) and the registry of rationing rules are
+data in :mod:`coreatlas.model.dynamics`, re-exported here.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 from coreatlas.analysis import _kernels as kernels
-from coreatlas.analysis.recovery import RECOVERY_LAWS, needs_recovery_days, recover
+from coreatlas.analysis.recovery import recover
 from coreatlas.errors import ValidationError
+from coreatlas.model.dynamics import RATIONING_RULES, DynamicsParams
 from coreatlas.model.firms import FirmNetwork, Shocks
 
 __all__ = [
@@ -53,54 +56,6 @@ __all__ = [
     "run",
     "step",
 ]
-
-RATIONING_RULES = ("proportional", "final-demand-last", "priority", "priority-final-demand-last")
-INVENTORY_DRAWS = ("fixed", "poisson")
-
-
-@dataclass(frozen=True)
-class DynamicsParams:
-    """Parameters of the model (defaults: the reference simulator's).
-
-    inventory_days : target inventory ``n`` in days of input use (``-i``).
-    tau_days : inventory adjustment time ``tau`` (``-T``).
-    rationing : one of :data:`RATIONING_RULES` (``-R`` 0..3).
-    recovery : one of ``recovery.RECOVERY_LAWS``; ``recovery_days`` is its ``C`` (``-b``, ``-c``).
-    recovery_delay_days : recovery starts this many days after a firm's shock (``-S``).
-    inventory_draw : ``"poisson"`` draws each firm's target ``n_i ~ Poisson(n)``, redrawn
-        until ``>= min_inventory_days``, with ``seed`` (``-D 2``); initial stocks equal targets.
-    """
-
-    inventory_days: float = 15.0
-    tau_days: float = 6.0
-    rationing: str = "proportional"
-    recovery: str = "none"
-    recovery_days: float | None = None
-    recovery_delay_days: int = 0
-    inventory_draw: str = "fixed"
-    min_inventory_days: int = 2
-    seed: int = 331
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.rationing not in RATIONING_RULES:
-            problems.append(f"rationing '{self.rationing}' is not one of {', '.join(RATIONING_RULES)}")
-        if self.recovery not in RECOVERY_LAWS:
-            problems.append(f"recovery '{self.recovery}' is not one of {', '.join(RECOVERY_LAWS)}")
-        elif needs_recovery_days(self.recovery) and not (self.recovery_days and self.recovery_days > 0):
-            problems.append(f"recovery '{self.recovery}' needs recovery days > 0")
-        if self.inventory_draw not in INVENTORY_DRAWS:
-            problems.append(f"inventory draw '{self.inventory_draw}' is not one of {', '.join(INVENTORY_DRAWS)}")
-        if not self.inventory_days >= 1:
-            # stocks are drawn before production, so less than a day's stock cannot sustain the baseline
-            problems.append(f"inventory days is {self.inventory_days}; expected at least 1 (a day of input use)")
-        if not self.tau_days > 0 or self.recovery_delay_days < 0 or self.min_inventory_days < 1:
-            problems.append("tau days must be > 0, recovery delay >= 0 and minimum inventory days >= 1")
-        if problems:
-            raise ValidationError(problems)
-
-    def to_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def target_inventory_days(n_firms: int, params: DynamicsParams) -> np.ndarray:

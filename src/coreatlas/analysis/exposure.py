@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.analysis.uncertainty import corner_maps, has_ranges, row_codes, span
+from coreatlas.errors import RequestError
 from coreatlas.model.techmap import TechMap
 
 __all__ = ["Chokepoint", "ExposureTable", "bloc_shares", "chokepoints", "exposure", "leverage"]
@@ -130,19 +131,13 @@ def countries_to_reach(shares: np.ndarray, level: float = 0.75) -> np.ndarray:
 
 
 def bloc_mask(tm: TechMap, codes: tuple[str, ...], bloc: tuple[str, ...], *, any_member: bool = False) -> np.ndarray:
-    """Which codes belong to ``bloc``: countries by name; regions named or by membership."""
-    members = set(bloc)
-    regions = tm.region_members
-
-    def inside(code: str) -> bool:
-        if code in members:
-            return True
-        if code in regions and regions[code]:
-            test = any if any_member else all
-            return test(m in members for m in regions[code])
-        return False
-
-    return np.array([inside(c) for c in codes], dtype=bool)
+    """Which codes belong to ``bloc``, by the one region rule (:meth:`TechMap.with_regions`);
+    with ``any_member`` a region counts as soon as one of its members is in the bloc (the
+    high end of ``bloc_share``)."""
+    inside = set(tm.with_regions(bloc))
+    if any_member:
+        inside |= {r for r, members in tm.region_members.items() if members & set(bloc)}
+    return np.array([c in inside for c in codes], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -279,8 +274,7 @@ def chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country", *, att
     chokepoints. Sorted by share, largest first, then by node id.
     """
     if by not in ("country", "firm"):
-        msg = f"by must be 'country' or 'firm', not '{by}'"
-        raise ValueError(msg)
+        raise RequestError(f"by must be 'country' or 'firm', not '{by}'", field="by")
     m = share_matrices(tm, build_supply(tm, attribution))
     matrix, mask, labels = (m.country, m.named_code, m.codes) if by == "country" else (m.firm, m.named_firm, m.firms)
     rows, cols = np.nonzero((matrix >= threshold - 1e-9) & mask)

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coreatlas.analysis._highs import new_highs
-from coreatlas.errors import ValidationError
+from coreatlas.errors import InfeasibleError, ValidationError
 
 __all__ = [
     "SLACK",
@@ -239,6 +239,8 @@ def _solve(c, a, row_lower, row_upper, col_lower, col_upper, n_integer: int, tim
     h.passModel(lp)
     h.run()
     status = h.modelStatusToString(h.getModelStatus()).lower()
+    if "infeasible" in status or "unbounded" in status:  # the programs here always have a solution: say so if not
+        raise InfeasibleError(f"the optimisation program is {status}; no plan satisfies the constraints")
     solution = h.getSolution()
     return (np.asarray(solution.col_value) if solution.value_valid else None), status
 

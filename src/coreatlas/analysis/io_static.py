@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from coreatlas.errors import ValidationError
-from coreatlas.model.mrio import MrioTable
+from coreatlas.model.mrio import EXTRACTION_GROUPS, MrioTable
 
 __all__ = [
     "allocation_coefficients",
@@ -53,7 +53,6 @@ __all__ = [
 
 BLOCK_BYTES = 64 * 2**20  # at most this much dense right-hand side per solve
 DENSE_MAX = 4000  # industries; a dense LU of I - A then takes at most 128 MB
-EXTRACTION_GROUPS = ("region", "sector", "industry")
 
 
 def _reciprocal(x: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Resilience measures as data, and what each one saves in every scenario of an ensemble.
 
-A :class:`Measure` costs ``cost_usd`` and is one of:
+A :class:`~coreatlas.model.measures.Measure` costs ``cost_usd`` and is one of:
 
 * ``capacity`` — new capacity at ``node`` in ``country``, ``added_share`` of the node's
   current output (a new plant; ``lead_time_days`` is reported, not modelled);
@@ -21,46 +21,17 @@ floored at zero loss — a first-order model whose result the caller can re-chec
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from coreatlas.analysis import montecarlo as mc
-from coreatlas.analysis.propagate import Propagator
-from coreatlas.errors import ValidationError
+from coreatlas.analysis.propagate import Propagator, build_propagator
+from coreatlas.errors import NotFoundError, RequestError
+from coreatlas.model.measures import MEASURE_KINDS, Measure
 from coreatlas.model.techmap import TechMap
 
 __all__ = ["MEASURE_KINDS", "Measure", "savings", "with_capacity"]
-
-MEASURE_KINDS = ("capacity", "second_source", "stockpile", "open_ran")
-
-
-@dataclass(frozen=True)
-class Measure:
-    id: str
-    kind: str
-    cost_usd: float
-    node: str
-    country: str = ""
-    added_share: float = 0.0
-    days: float = 0.0
-    target_node: str = ""
-    adoption: float = 1.0
-    lead_time_days: float = 0.0
-    commitment: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in MEASURE_KINDS:
-            raise ValidationError(f"measure '{self.id}': kind '{self.kind}' is not one of {', '.join(MEASURE_KINDS)}")
-        if not self.cost_usd >= 0:
-            raise ValidationError(f"measure '{self.id}': cost must be >= 0")
-        if self.kind in ("capacity", "second_source") and not (self.country and self.added_share > 0):
-            raise ValidationError(f"measure '{self.id}': a {self.kind} measure needs a country and added_share > 0")
-        if self.kind == "stockpile" and not self.days > 0:
-            raise ValidationError(f"measure '{self.id}': a stockpile needs days > 0")
-        if self.kind == "open_ran" and not (self.target_node and 0 < self.adoption <= 1):
-            raise ValidationError(f"measure '{self.id}': open_ran needs target_node and 0 < adoption <= 1")
 
 
 def with_capacity(tm: TechMap, node: str, country: str, added_share: float) -> TechMap:
@@ -98,40 +69,46 @@ def _output_loss(model: mc.EnsembleModel, availability: np.ndarray, events: pd.D
     return (1.0 - availability[:, model.outputs]) @ model.weights * events["days"].to_numpy() / 365.0
 
 
-def _node(prop: Propagator, node: str) -> int:
+def _node(prop: Propagator, node: str, field: str) -> int:
     if node not in prop.tm.node_index:
-        raise ValidationError(f"unknown node '{node}' in {prop.tm.meta.name}")
+        raise NotFoundError(f"{field}: unknown node '{node}' in {prop.tm.meta.name}", field=field)
     return prop.tm.node_index[node]
 
 
-def _saving(model: mc.EnsembleModel, hazards, events, base_avail, base_loss, m: Measure) -> np.ndarray:
+def _saving(model: mc.EnsembleModel, hazards, events, base_avail, base_loss, m: Measure, at: str) -> np.ndarray:
     prop = model.prop
     if m.kind in ("capacity", "second_source"):
-        _node(prop, m.node)
-        changed = mc.ensemble_model(Propagator(with_capacity(prop.tm, m.node, m.country, m.added_share)), hazards)
+        _node(prop, m.node, f"{at}.node")
+        changed_map = with_capacity(prop.tm, m.node, m.country, m.added_share)
+        changed = mc.ensemble_model(build_propagator(changed_map, attribution=prop.supply.attribution, variants=prop.variants), hazards)
         return base_loss - _output_loss(changed, _availability(changed.prop, changed.masks, events), events)
     if m.kind == "stockpile":
-        n = _node(prop, m.node)
+        n = _node(prop, m.node, f"{at}.node")
         spare = prop.supply.atom_node == n
         restored = _output_loss(model, _availability(prop, model.masks, events, spare), events)
         shortfall = 1.0 - base_avail[:, n]
         covered = np.minimum(events["days"].to_numpy(), np.divide(m.days, shortfall, out=np.full(len(events), np.inf), where=shortfall > 0))
         fraction = np.divide(covered, events["days"].to_numpy(), out=np.zeros(len(events)), where=events["days"].to_numpy() > 0)
         return (base_loss - restored) * fraction
-    source, target = _node(prop, m.node), _node(prop, m.target_node)
+    source, target = _node(prop, m.node, f"{at}.node"), _node(prop, m.target_node, f"{at}.target_node")
     weight = dict(zip(model.outputs.tolist(), model.weights, strict=True))
     if source not in weight:
-        raise ValidationError(f"measure '{m.id}': '{m.node}' is not an ultimate output of {prop.tm.meta.name}")
+        raise RequestError(f"{at}.node: measure '{m.id}': '{m.node}' is not an ultimate output of {prop.tm.meta.name}", field=f"{at}.node")
     rate = (base_avail[:, target] - base_avail[:, source]) * events["days"].to_numpy() / 365.0
     return m.adoption * weight[source] * rate
 
 
 def savings(
-    model: mc.EnsembleModel, hazards: list[mc.Hazard], events: pd.DataFrame, measures: list[Measure]
+    model: mc.EnsembleModel, hazards: list[mc.Hazard], events: pd.DataFrame, measures: list[Measure], progress=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(base_loss (events,), saving (events, measures))``: each measure's loss avoided, alone,
-    in each event (may be negative: a measure can move demand to a node hit harder)."""
+    in each event (may be negative: a measure can move demand to a node hit harder).
+    ``progress(done, total)`` is called after each measure."""
     base_avail = _availability(model.prop, model.masks, events)
     base_loss = _output_loss(model, base_avail, events)
-    columns = [_saving(model, hazards, events, base_avail, base_loss, m) for m in measures]  # one exact evaluation per measure
+    columns = []
+    for i, m in enumerate(measures):  # one exact evaluation per measure
+        columns.append(_saving(model, hazards, events, base_avail, base_loss, m, f"measures[{i}]"))
+        if progress is not None:
+            progress(i + 1, len(measures))
     return base_loss, np.column_stack(columns) if columns else np.zeros((len(events), 0))

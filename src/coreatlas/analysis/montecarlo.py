@@ -17,21 +17,24 @@ draws ``u ~ U(0, 1)`` and mixes the two corner maps' results, ``(1 - u) low + u 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from coreatlas.analysis.dynamics import run
 from coreatlas.analysis.firm_compile import MapFirms, firms_from_map
-from coreatlas.analysis.propagate import Propagator
+from coreatlas.analysis.propagate import Propagator, build_propagator
 from coreatlas.analysis.ranking import output_weights
 from coreatlas.analysis.uncertainty import corner_maps
-from coreatlas.errors import ValidationError
+from coreatlas.errors import RequestError
 from coreatlas.model.firms import Shocks
+from coreatlas.model.hazards import DISTRIBUTIONS, ENGINES, Distribution, Hazard
 
 __all__ = [
     "CHUNK_YEARS",
+    "DISTRIBUTIONS",
+    "ENGINES",
     "Distribution",
     "EnsembleModel",
     "EnsembleResult",
@@ -44,58 +47,6 @@ __all__ = [
 ]
 
 CHUNK_YEARS = 2000
-ENGINES = ("static", "dynamic")
-DISTRIBUTIONS = {"fixed": 1, "uniform": 2, "triangular": 3, "lognormal": 2, "beta": 2}
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """``fixed(v)``, ``uniform(low, high)``, ``triangular(low, mode, high)``,
-    ``lognormal(median, sigma)`` or ``beta(a, b)`` (for depths in [0, 1])."""
-
-    kind: str
-    params: tuple
-
-    def __post_init__(self) -> None:
-        if self.kind not in DISTRIBUTIONS:
-            raise ValidationError(f"distribution '{self.kind}' is not one of {', '.join(DISTRIBUTIONS)}")
-        if len(self.params) != DISTRIBUTIONS[self.kind]:
-            raise ValidationError(f"a {self.kind} distribution takes {DISTRIBUTIONS[self.kind]} parameter(s), not {len(self.params)}")
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        p = self.params
-        if self.kind == "fixed":
-            return np.full(size, float(p[0]))
-        if self.kind == "uniform":
-            return rng.uniform(p[0], p[1], size)
-        if self.kind == "triangular":
-            return rng.triangular(p[0], p[1], p[2], size)
-        if self.kind == "lognormal":
-            return float(p[0]) * np.exp(float(p[1]) * rng.standard_normal(size))
-        return rng.beta(p[0], p[1], size)
-
-    def mean(self) -> float:
-        p = [float(x) for x in self.params]
-        means = {"fixed": lambda: p[0], "uniform": lambda: (p[0] + p[1]) / 2, "triangular": lambda: sum(p) / 3}
-        means |= {"lognormal": lambda: p[0] * np.exp(p[1] ** 2 / 2), "beta": lambda: p[0] / (p[0] + p[1])}
-        return means[self.kind]()
-
-
-@dataclass(frozen=True)
-class Hazard:
-    """A hazard striking ``targets`` (country/region codes, firm ids or node ids) together."""
-
-    name: str
-    targets: tuple[str, ...]
-    annual_probability: float
-    duration_days: Distribution
-    depth: Distribution = field(default_factory=lambda: Distribution("fixed", (1.0,)))
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.annual_probability <= 1.0:
-            raise ValidationError(f"hazard '{self.name}': annual probability {self.annual_probability} must be in [0, 1]")
-        if not self.targets:
-            raise ValidationError(f"hazard '{self.name}' strikes nothing: give at least one target")
 
 
 def chunk_count(years: int) -> int:
@@ -126,22 +77,19 @@ def hazard_masks(prop: Propagator, hazards: list[Hazard]) -> np.ndarray:
     nodes = np.asarray(s.node_ids, dtype=object)[s.atom_node]
     masks = np.zeros((len(s.atom_share), len(hazards)), dtype=bool)
     for k, h in enumerate(hazards):
-        named = set(h.targets)
-        for region, members in tm.region_members.items():  # a region falls with all its members, and they with it
-            if region in named:
-                named |= set(members)
-            elif members and members <= named:
-                named.add(region)
-        masks[:, k] = np.isin(codes, list(named)) | np.isin(firms, list(named)) | np.isin(nodes, list(named))
+        named = list(tm.with_regions(h.targets, members_of_named=True))  # a region falls with all its members, and they with it
+        masks[:, k] = np.isin(codes, named) | np.isin(firms, named) | np.isin(nodes, named)
     return masks
 
 
 def check_targets(prop: Propagator, hazards: list[Hazard]) -> None:
+    """Every target names a country, region, firm or node of the map (error field ``hazards[k].targets``)."""
     known = set(prop.supply.codes) | set(prop.supply.firms) | set(prop.supply.node_ids) | set(prop.tm.region_members)
-    for h in hazards:
+    for k, h in enumerate(hazards):
         unknown = [t for t in h.targets if t not in known]
         if unknown:
-            raise ValidationError(f"hazard '{h.name}': unknown target(s) {', '.join(unknown)} in {prop.tm.meta.name}")
+            field = f"hazards[{k}].targets"
+            raise RequestError(f"{field}: hazard '{h.name}': unknown target(s) {', '.join(unknown)} in {prop.tm.meta.name}", field=field)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +116,7 @@ def ensemble_model(prop: Propagator, hazards: list[Hazard], engine: str = "stati
     ``engine="dynamic"`` runs each strike through the firm-level engine instead (central
     shares), following it for ``after_days`` after capacity is back."""
     if engine not in ENGINES:
-        raise ValidationError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
+        raise RequestError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'", field="engine")
     check_targets(prop, hazards)
     masks = hazard_masks(prop, hazards)
     corners = ()
@@ -185,7 +133,7 @@ def _corner_pair(prop: Propagator, struck_rows: np.ndarray, hazard: Hazard) -> t
     """``((down, its atoms struck), (up, its atoms struck))``: corner maps have their own atoms."""
     raising = np.ones(len(prop.tm.provision), dtype=bool)
     raising[struck_rows] = False
-    corners = [Propagator(tm, attribution=prop.supply.attribution, variants=prop.variants) for tm in corner_maps(prop.tm, raising)]
+    corners = [build_propagator(tm, attribution=prop.supply.attribution, variants=prop.variants) for tm in corner_maps(prop.tm, raising)]
     return tuple((corner, hazard_masks(corner, [hazard])[:, 0]) for corner in corners)
 
 

@@ -48,10 +48,11 @@ import scipy.sparse as sp
 from coreatlas.analysis.graph import size_weights, topological_levels
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.analysis.uncertainty import corner_maps, has_ranges, span
+from coreatlas.errors import RequestError
 from coreatlas.model.scenario import Scenario
 from coreatlas.model.techmap import TechMap
 
-__all__ = ["Evaluation", "Propagator", "ScenarioResult", "VARIANT_RULES", "run_scenario", "run_scenarios"]
+__all__ = ["VARIANT_RULES", "Evaluation", "Propagator", "ScenarioResult", "build_propagator", "run_scenario", "run_scenarios"]
 
 VARIANT_RULES = ("pool", "all")
 
@@ -169,20 +170,25 @@ def _level_bundles(level: Level, supply: Supply, pairs: tuple[np.ndarray, np.nda
     return Bundles(owner[edge_starts], atoms[starts], starts, in_level, pair_comp[in_level], edge_starts, comp)
 
 
+def build_propagator(tm: TechMap, *, attribution: str = "hq", variants: str = "pool") -> Propagator:
+    """The static engine of ``tm``: the one way every caller builds it."""
+    return Propagator(tm, attribution=attribution, variants=variants)
+
+
 class Propagator:
     """Precomputed structure of one map, to run many scenarios fast.
 
-    ``Propagator(tm).availability(country_factors, firm_factors)`` returns
-    ``(direct, available)``, each ``(n_nodes, n_scenarios)``; factors are
-    ``(n_codes, n_scenarios)`` and ``(n_firms, n_scenarios)`` arrays over ``supply.codes``
-    and ``supply.firms``. Node-specific exclusions come as optional per-atom and
-    per-bundle-pair factors (see :meth:`factors`).
+    Build it with :func:`build_propagator`. ``run_evaluation(scenarios)`` gives direct and
+    propagated availability, each ``(n_nodes, n_scenarios)``; :meth:`evaluate` takes
+    ``(n_codes, n_scenarios)`` and ``(n_firms, n_scenarios)`` factor arrays over
+    ``supply.codes`` and ``supply.firms``, and :meth:`evaluate_atoms` a factor per supply
+    atom. Node-specific exclusions come as optional per-atom and per-bundle-pair factors
+    (see :meth:`exclusion_factors`).
     """
 
     def __init__(self, tm: TechMap, *, attribution: str = "hq", variants: str = "pool"):
         if variants not in VARIANT_RULES:
-            msg = f"variants must be one of {VARIANT_RULES}, not '{variants}'"
-            raise ValueError(msg)
+            raise RequestError(f"variants must be one of {', '.join(VARIANT_RULES)}, not '{variants}'", field="variants")
         self.tm = tm
         self.variants = variants
         self.supply: Supply = build_supply(tm, attribution)
@@ -211,9 +217,6 @@ class Propagator:
         lost = atoms @ (1.0 - atom_factor)
         return 1.0 - np.divide(lost, totals, out=np.zeros_like(lost), where=totals > 0)
 
-    def direct(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> np.ndarray:
-        return self._direct(self.atom_factors(country_factors, firm_factors))
-
     def evaluate(
         self,
         country_factors: np.ndarray,
@@ -236,11 +239,6 @@ class Propagator:
             if bundles.atoms.size:
                 self._apply_bundles(bundles, atom_factor, direct, available, limit, pair_extra)
         return Evaluation(direct, np.clip(available, 0.0, 1.0), atom_factor)
-
-    def availability(self, country_factors: np.ndarray, firm_factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(direct, available)`` per node and scenario."""
-        result = self.evaluate(country_factors, firm_factors)
-        return result.direct, result.available
 
     def _apply_level(self, level: Level, available: np.ndarray, limit: np.ndarray) -> None:
         if level.input_nodes.size:
@@ -310,8 +308,7 @@ class Propagator:
         """Atoms of the named firms and codes; a region counts when all its members are named."""
         s = self.supply
         named = set(exclusion.providers)
-        whole_regions = {r for r, members in self.tm.region_members.items() if members and members <= named}
-        codes = np.isin(np.asarray(s.codes, dtype=object), list(named | whole_regions))
+        codes = np.isin(np.asarray(s.codes, dtype=object), list(self.tm.with_regions(named)))
         firms = np.r_[np.isin(np.asarray(s.firms, dtype=object), list(named)), False]
         return codes[s.atom_code] | firms[s.atom_firm]
 
@@ -325,17 +322,6 @@ class Propagator:
             atom_extra = np.column_stack([e[0] for e in extras])
             pair_extra = np.column_stack([e[1] for e in extras])
         return self.evaluate(countries, firms, atom_extra, pair_extra)
-
-    def run(self, scenarios: Sequence[Scenario]) -> tuple[np.ndarray, np.ndarray]:
-        result = self.run_evaluation(scenarios)
-        return result.direct, result.available
-
-
-def _inside(code: str, members: set[str], regions: dict[str, frozenset[str]]) -> bool:
-    if code in members:
-        return True
-    region = regions.get(code)
-    return bool(region) and region <= members
 
 
 def _country_factors(tm: TechMap, codes: tuple[str, ...], scenario: Scenario) -> np.ndarray:
@@ -352,11 +338,11 @@ def _country_factors(tm: TechMap, codes: tuple[str, ...], scenario: Scenario) ->
             factor[region] = min(from_members, explicit.get(region, 1.0))
     excluded = set()
     if scenario.only_bloc is not None:
-        keep = set(scenario.only_bloc)
-        excluded |= {code for code in codes if not _inside(code, keep, regions)}
+        keep = tm.with_regions(scenario.only_bloc)
+        excluded |= {code for code in codes if code not in keep}
     if scenario.export_control is not None:
-        deny = set(scenario.export_control.denied_by) - {scenario.export_control.target}
-        excluded |= {code for code in codes if _inside(code, deny, regions)}
+        deny = tm.with_regions(set(scenario.export_control.denied_by) - {scenario.export_control.target})
+        excluded |= {code for code in codes if code in deny}
     return np.array([0.0 if c in excluded else factor[c] for c in codes])
 
 
@@ -404,7 +390,9 @@ def _binding_path(tm: TechMap, trace: Trace, node: int) -> list[dict]:
 
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """One scenario's per-node and per-atom numbers, for explaining a result."""
+    """One scenario's numbers, for explaining a result: per atom of ``supply`` its factor, per
+    node ``direct`` and ``available`` (as :class:`Evaluation`), and ``needs`` (node -> its
+    inputs, bundled components and variants)."""
 
     supply: Supply
     atom_factor: np.ndarray
@@ -460,7 +448,7 @@ def scenario_range(prop: Propagator, scenario: Scenario, result: Evaluation) -> 
     cut_rows[s.atom_row[cut_atoms]] = True
     corners = []
     for tm in corner_maps(prop.tm, ~cut_rows):
-        other = Propagator(tm, attribution=s.attribution, variants=prop.variants)
+        other = build_propagator(tm, attribution=s.attribution, variants=prop.variants)
         corners.append(other.run_evaluation([scenario]).available[:, 0])
     return span(mid, *corners)
 
@@ -469,7 +457,7 @@ def run_scenario(
     tm: TechMap, scenario: Scenario, *, attribution: str = "hq", variants: str = "pool", propagator: Propagator | None = None
 ) -> ScenarioResult:
     """Availability of every node of ``tm`` under ``scenario``, with binding paths for outputs."""
-    prop = propagator or Propagator(tm, attribution=attribution, variants=variants)
+    prop = propagator or build_propagator(tm, attribution=attribution, variants=variants)
     result = prop.run_evaluation([scenario])
     s = prop.supply
     atom_factor = result.atom_factor[:, 0]
@@ -497,6 +485,5 @@ def run_scenario(
 
 def run_scenarios(tm: TechMap, scenarios: Sequence[Scenario], *, attribution: str = "hq", variants: str = "pool") -> pd.DataFrame:
     """Availability of every node under each scenario: a nodes x scenarios frame."""
-    prop = Propagator(tm, attribution=attribution, variants=variants)
-    _, available = prop.run(scenarios)
+    available = build_propagator(tm, attribution=attribution, variants=variants).run_evaluation(scenarios).available
     return pd.DataFrame(available, index=pd.Index(tm.node_ids, name="node_id"), columns=[s.name for s in scenarios])

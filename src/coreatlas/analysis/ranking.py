@@ -26,11 +26,9 @@ from coreatlas.analysis.graph import size_weights
 from coreatlas.analysis.propagate import Propagator
 from coreatlas.analysis.risk import risk_table
 from coreatlas.model.firms import FirmNetwork, Shocks
-from coreatlas.model.risknet import RiskNetwork, risk_network
+from coreatlas.model.risknet import ENTITY_KINDS, RiskNetwork, risk_network
 
 __all__ = ["ENTITY_KINDS", "extraction_sweep", "firm_risk_network", "ranking_table", "single_points_of_failure", "structural_dominators"]
-
-ENTITY_KINDS = ("node", "firm", "country", "region")
 
 
 def output_weights(prop: Propagator) -> tuple[np.ndarray, np.ndarray]:
@@ -65,13 +63,12 @@ def _removal_matrix(prop: Propagator, entities: pd.DataFrame) -> np.ndarray:
     atom_node_id = np.asarray(s.node_ids, dtype=object)[s.atom_node]
     atom_code = np.asarray(s.codes, dtype=object)[s.atom_code]
     atom_firm = np.asarray([*s.firms, None], dtype=object)[s.atom_firm]
-    members = {r: list(m) for r, m in tm.region_members.items()}
     hit = np.zeros((len(s.atom_share), len(entities)), dtype=bool)
     for kind, labels in (("node", atom_node_id), ("firm", atom_firm), ("country", atom_code)):
         chosen = np.flatnonzero(entities["kind"].to_numpy() == kind)
         hit[:, chosen] = labels[:, None] == entities["id"].to_numpy()[chosen][None, :]
     for j in np.flatnonzero(entities["kind"].to_numpy() == "region"):
-        hit[:, j] = np.isin(atom_code, [entities["id"].iat[j], *members[entities["id"].iat[j]]])
+        hit[:, j] = np.isin(atom_code, list(tm.with_regions((entities["id"].iat[j],), members_of_named=True)))
     return np.where(hit, 0.0, 1.0)
 
 
@@ -131,7 +128,8 @@ def firm_risk_network(
 
 
 def _dynamic_losses(net: FirmNetwork, ttr_days: np.ndarray, after_days: int, progress) -> np.ndarray:
-    """Total production loss when each firm is down for its TTR (then back), over TTR + after."""
+    """Total production loss when each firm is down for its TTR (then back), over TTR + after;
+    ``progress(done, n_firms)`` after each run."""
     losses = np.zeros(net.n_firms)
     params = DynamicsParams()
     for firm in range(net.n_firms):  # one simulation per firm: a sweep of runs, not a hot path
@@ -139,7 +137,7 @@ def _dynamic_losses(net: FirmNetwork, ttr_days: np.ndarray, after_days: int, pro
         result = run(net, Shocks.of([firm], 1.0, 0, days), days + after_days, params)
         losses[firm] = result.losses().total
         if progress is not None:
-            progress(1)
+            progress(firm + 1, net.n_firms)
     return losses
 
 
@@ -153,7 +151,8 @@ def ranking_table(
     prop: Propagator, compiled: MapFirms, *, ttr_days: float = 30.0, after_days: int = 60, progress: Callable | None = None, **assumptions
 ) -> Ranking:
     """Per firm of a compiled map (a provider at a node): static extraction loss, PI / TTS /
-    REI at ``ttr_days``, and the dynamic engine's loss; ranks and their Spearman agreement."""
+    REI at ``ttr_days``, and the dynamic engine's loss; ranks and their Spearman agreement.
+    ``progress(done, total)``: a TTR solve, then a simulation, per firm (``total`` twice the firms)."""
     net = compiled.network
     atoms = compiled.firm_atom  # -1: a node's stand-in firm
     factors = np.ones((len(prop.supply.atom_share), net.n_firms))
@@ -163,8 +162,10 @@ def ranking_table(
     outputs, weights = output_weights(prop)
     static = weights @ (1.0 - evaluation.available[outputs])
     static[atoms < 0] = np.nan  # a node's stand-in firm (no provider data) has no share to extract
-    risk = risk_table(firm_risk_network(net, ttr_days=ttr_days, **assumptions), progress=progress)
-    dynamic = _dynamic_losses(net, risk.net.ttr_days, after_days, progress)
+    total = 2 * net.n_firms
+    step = (lambda offset: lambda done, _: progress(offset + done, total)) if progress is not None else (lambda offset: None)  # noqa: E731
+    risk = risk_table(firm_risk_network(net, ttr_days=ttr_days, **assumptions), progress=step(0))
+    dynamic = _dynamic_losses(net, risk.net.ttr_days, after_days, step(net.n_firms))
     table = pd.DataFrame(
         {"firm": net.firm_ids, "region": risk.net.country, "static_loss": static, "pi": risk.pi, "rei": risk.rei,
          "tts_days": risk.tts_days, "ttr_exceeds_tts": risk.critical, "dynamic_loss": dynamic}

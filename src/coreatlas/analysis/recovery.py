@@ -16,19 +16,18 @@ exponential    delta0 exp(-t / C), t the simulation day        as the reference 
 renewal        delta (1 - 1 / C)                               geometric decay from the shock
 damped         delta (1 - h / C), h = 1 - mean neighbour delta slowed by damaged partners
 =============  ==============================================  ==============================
+
+The registry of laws, :data:`~coreatlas.model.dynamics.RECOVERY_LAWS`, lives with the
+parameters in :mod:`coreatlas.model.dynamics` (re-exported here).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from coreatlas.model.dynamics import RECOVERY_LAWS, needs_recovery_days
+
 __all__ = ["RECOVERY_LAWS", "needs_recovery_days", "recover"]
-
-RECOVERY_LAWS = ("none", "linear", "uniform", "immediate", "exponential", "renewal", "damped")
-
-
-def needs_recovery_days(law: str) -> bool:
-    return law not in ("none", "immediate")
 
 
 def neighbour_mean(delta: np.ndarray, supplier: np.ndarray, client: np.ndarray) -> np.ndarray:

@@ -32,13 +32,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coreatlas.analysis._highs import INF, new_highs, pass_model
-from coreatlas.errors import ValidationError
-from coreatlas.model.risknet import RiskNetwork
+from coreatlas.errors import InfeasibleError, RequestError
+from coreatlas.model.risknet import RISK_MEASURES, RiskNetwork
 
 __all__ = ["TTS_CAP_DAYS", "RiskTable", "RiskModel", "risk_table"]
 
 TTS_CAP_DAYS = 3650.0  # a TTS at this cap is reported as infinite (the disruption never binds)
-Progress = Callable[[int], None] | None
+Progress = Callable[[int, int | None], None] | None  # progress(done, total)
 
 
 def _structure(net: RiskNetwork) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -69,8 +69,8 @@ class RiskModel:
     """The TTR and TTS programs of one network, built once and re-solved per disruption."""
 
     def __init__(self, net: RiskNetwork, measure: str = "units"):
-        if measure not in ("units", "profit"):
-            raise ValidationError(f"measure must be 'units' or 'profit', not '{measure}'")
+        if measure not in RISK_MEASURES:
+            raise RequestError(f"measure must be one of {', '.join(RISK_MEASURES)}, not '{measure}'", field="measure")
         self.net, self.measure = net, measure
         self._bom, self._flow = _structure(net)
         self._groups = _group_rows(net)
@@ -112,7 +112,7 @@ class RiskModel:
         self._ttr.changeRowsBounds(lower.size, np.arange(lower.size, dtype=np.int32), lower, row_upper)
         status, value = _solve(self._ttr)
         if status != "Optimal":
-            raise ValidationError(f"the TTR program for nodes {list(disrupted)[:5]} is {status.lower()}")
+            raise InfeasibleError(f"the TTR program for nodes {list(disrupted)[:5]} is {status.lower()}")
         return max(0.0, value)
 
     # ---- TTS ------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class RiskModel:
         self._tts.changeColsBounds(n, np.arange(n, dtype=np.int32), np.zeros(n), upper)
         status, value = _solve(self._tts)
         if status != "Optimal":
-            raise ValidationError(f"the TTS program for nodes {list(disrupted)[:5]} is {status.lower()}")
+            raise InfeasibleError(f"the TTS program for nodes {list(disrupted)[:5]} is {status.lower()}")
         return float("inf") if value >= TTS_CAP_DAYS * (1 - 1e-9) else max(0.0, value)
 
 
@@ -183,15 +183,16 @@ class RiskTable:
 def risk_table(
     net: RiskNetwork, nodes: Sequence[int] | None = None, measure: str = "units", tts: bool = True, progress: Progress = None
 ) -> RiskTable:
-    """PI at each node's own TTR (and TTS) for every node (or ``nodes``); others are NaN."""
+    """PI at each node's own TTR (and TTS) for every node (or ``nodes``); others are NaN.
+    ``progress(done, total)`` after each node."""
     model = RiskModel(net, measure)
     chosen = np.arange(net.n_nodes) if nodes is None else np.asarray(nodes, dtype=np.int64)
     pi = np.full(net.n_nodes, np.nan)
     tts_days = np.full(net.n_nodes, np.nan)
-    for node in chosen:  # one LP re-solve per disrupted node: the work is in HiGHS
+    for done, node in enumerate(chosen, start=1):  # one LP re-solve per disrupted node: the work is in HiGHS
         pi[node] = model.performance_impact([node], float(net.ttr_days[node]))
         if tts:
             tts_days[node] = model.time_to_survive([node])
         if progress is not None:
-            progress(1)
+            progress(done, chosen.size)
     return RiskTable(net, pi, tts_days, measure)

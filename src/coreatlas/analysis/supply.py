@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coreatlas.errors import RequestError
 from coreatlas.model.techmap import TechMap
 
 __all__ = ["ATTRIBUTIONS", "UNATTRIBUTED", "Supply", "build_supply"]
@@ -136,8 +137,7 @@ def build_supply(tm: TechMap, attribution: str = "hq") -> Supply:
         country of their production site.
     """
     if attribution not in ATTRIBUTIONS:
-        msg = f"attribution must be one of {ATTRIBUTIONS}, not '{attribution}'"
-        raise ValueError(msg)
+        raise RequestError(f"attribution must be one of {', '.join(ATTRIBUTIONS)}, not '{attribution}'", field="attribution")
     rows = _provision_with_types(tm, attribution)
     figures = _figure_atoms(rows, tm.residual_codes).assign(estimated=False)
     atoms = pd.concat([figures, _qualitative_atoms(rows, figures)], ignore_index=True)

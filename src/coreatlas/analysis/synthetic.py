@@ -21,12 +21,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from coreatlas.errors import ValidationError
-from coreatlas.model.firms import FirmNetwork, firm_network
+from coreatlas.model.firms import DEGREE_MODELS, FirmNetwork, firm_network
 from coreatlas.model.risknet import RiskNetwork, risk_network
 
-__all__ = ["multi_tier_network", "scale_free_network", "synthetic_mrio"]
-
-DEGREE_MODELS = ("scale-free", "poisson")
+__all__ = ["DEGREE_MODELS", "multi_tier_network", "scale_free_network", "synthetic_mrio"]
 
 
 def _propensity(rng: np.random.Generator, n: int, exponent: float, model: str) -> np.ndarray:
@@ -40,11 +38,11 @@ def _draw_links(rng: np.random.Generator, n: int, m: int, out_cdf: np.ndarray, i
     """``m`` distinct links without self-loops (oversample, drop repeats, keep the first ``m``)."""
     supplier = np.zeros(0, dtype=np.int64)
     client = np.zeros(0, dtype=np.int64)
-    for _ in range(20):  # heavy tails make repeats common; a few top-ups always suffice
+    for attempt in range(1000):  # heavy tails make repeats common: a few top-ups suffice, except on small dense networks
         need = m - supplier.size
         if need <= 0:
             break
-        draw = int(need * 1.15) + 16
+        draw = (int(need * 1.15) + 16) * (1 if attempt < 20 else 64)  # the first 20 rounds as always: same seed, same network
         s = np.minimum(np.searchsorted(out_cdf, rng.random(draw)), n - 1)
         c = np.minimum(np.searchsorted(in_cdf, rng.random(draw)), n - 1)
         keep = s != c
@@ -53,7 +51,7 @@ def _draw_links(rng: np.random.Generator, n: int, m: int, out_cdf: np.ndarray, i
         first.sort()
         supplier, client = supplier[first], client[first]
     if supplier.size < m:
-        raise ValidationError(f"cannot draw {m} distinct links among {n} firms with these exponents; ask for fewer links")
+        raise ValidationError(f"links: cannot draw {m} distinct links among {n} firms with these exponents; ask for fewer links", field="links")
     return supplier[:m], client[:m]
 
 
@@ -74,9 +72,11 @@ def scale_free_network(
 ) -> FirmNetwork:
     """A random production network (see the module docstring); the same seed gives the same network."""
     if degrees not in DEGREE_MODELS:
-        raise ValidationError(f"degrees must be one of {', '.join(DEGREE_MODELS)}")
-    if n_firms < 2 or n_links < 0 or n_links > n_firms * (n_firms - 1):
-        raise ValidationError("need at least 2 firms and 0 <= links <= firms x (firms - 1)")
+        raise ValidationError(f"degrees must be one of {', '.join(DEGREE_MODELS)}", field="degrees")
+    if n_firms < 2:
+        raise ValidationError(f"firms is {n_firms}; expected at least 2", field="firms")
+    if n_links < 0 or n_links > n_firms * (n_firms - 1):
+        raise ValidationError(f"links is {n_links}; expected 0 to firms x (firms - 1) = {n_firms * (n_firms - 1)}", field="links")
     rng = np.random.default_rng(seed)
     out_cdf = _propensity(rng, n_firms, out_exponent, degrees)
     in_cdf = _propensity(rng, n_firms, in_exponent, degrees)

@@ -1,4 +1,4 @@
-"""Resolve ``--data``: a built-in dataset name or a folder in the native or ETO format."""
+"""Resolve a map reference (``data``): a built-in dataset name or a folder in the native or ETO format."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def load(spec: str | Path = DEFAULT_DATASET) -> TechMap:
     if len(parts) == 1:
         return _load_one(parts[0])
     if len(set(parts)) < len(parts) or not all(parts):
-        raise DataSourceError(f"--data '{spec}': name each dataset once, joined by '+', e.g. telecom-ran+materials+chips")
+        raise DataSourceError(f"data '{spec}': name each dataset once, joined by '+', e.g. telecom-ran+materials+chips", field="data")
     combined = combine([_load_one(part) for part in parts])
     check(combined)
     return combined
@@ -71,8 +71,8 @@ def _load_one(text: str) -> TechMap:
         return _builtin(text)
     folder = Path(text).expanduser()
     if not folder.exists():
-        msg = f"--data '{text}': no built-in dataset of that name (available: {', '.join(builtin_names())}) and no such folder"
-        raise DataSourceError(msg)
+        msg = f"data '{text}': no built-in dataset of that name (available: {', '.join(builtin_names())}) and no such folder"
+        raise DataSourceError(msg, field="data")
     if not folder.is_dir():
-        raise DataSourceError(f"--data '{text}': expected a folder or a built-in dataset name, not a file")
+        raise DataSourceError(f"data '{text}': expected a folder or a built-in dataset name, not a file", field="data")
     return read_eto(folder) if detect_format(folder) == "eto" else read_native(folder)

@@ -23,7 +23,7 @@ from coreatlas.errors import DataSourceError, Problem, ValidationError
 from coreatlas.io.output import write_frame
 from coreatlas.model.firms import FirmNetwork, Shocks, firm_network
 
-__all__ = ["COLUMNS", "read_firm_table", "read_network", "read_shocks", "network_from_tables", "write_network"]
+__all__ = ["COLUMNS", "network_from_tables", "network_tables", "read_firm_table", "read_network", "read_network_files", "read_shocks", "write_network"]
 
 # required columns, then optional ones, per table; the reference text files give them in this order
 COLUMNS = {
@@ -187,9 +187,8 @@ def read_shocks(path: Path | str, network: FirmNetwork) -> Shocks:
     return Shocks.of(index, loss, start, end)
 
 
-def write_network(network: FirmNetwork, folder: Path | str) -> Path:
-    """``links.parquet`` (supplier, client, amount) and ``firms.parquet`` (firm, final_demand, sector, region)."""
-    folder = Path(folder)
+def network_tables(network: FirmNetwork) -> dict[str, pd.DataFrame]:
+    """``links`` (supplier, client, amount) and ``firms`` (firm, final_demand, sector, region) by firm id."""
     ids = network.firm_ids
     links = pd.DataFrame({"supplier": ids[network.supplier], "client": ids[network.client], "amount": network.flow})
     firms = pd.DataFrame(
@@ -200,8 +199,14 @@ def write_network(network: FirmNetwork, folder: Path | str) -> Path:
             "region": np.asarray(network.region_names, dtype=object)[network.region],
         }
     )
-    write_frame(links, folder / "links.parquet")
-    write_frame(firms, folder / "firms.parquet")
+    return {"links": links, "firms": firms}
+
+
+def write_network(network: FirmNetwork, folder: Path | str) -> Path:
+    """``links.parquet`` and ``firms.parquet`` (:func:`network_tables`), each written atomically."""
+    folder = Path(folder)
+    for name, frame in network_tables(network).items():
+        write_frame(frame, folder / f"{name}.parquet")
     return folder
 
 

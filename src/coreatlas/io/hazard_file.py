@@ -1,4 +1,4 @@
-"""Hazard files (YAML) for Monte Carlo ensembles.
+"""Hazard files (YAML) for Monte Carlo ensembles: ``load YAML -> dict -> model``.
 
 ```yaml
 hazards:
@@ -9,79 +9,66 @@ hazards:
     depth: {uniform: [0.5, 1.0]}           # share of capacity lost (default 1)
 ```
 
-Every problem names the file, the line and the key.
+The file parses into :class:`coreatlas.model.hazards.HazardList`, exactly as the same content
+given as a dict would; every problem names the file, the line and the key. Reading a hazard
+file imports no engine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-import yaml
+from coreatlas.errors import CoreAtlasError, Problem, ValidationError
+from coreatlas.io.yamlfile import YamlDocument, load_yaml, locate_error, validate_yaml
+from coreatlas.model.hazards import Hazard, HazardList
 
-from coreatlas.analysis.montecarlo import Distribution, Hazard
-from coreatlas.errors import Problem, ValidationError
-from coreatlas.io.yamlfile import compose_yaml, plain
-
-__all__ = ["read_hazards"]
-
-KEYS = ("name", "targets", "annual_probability", "duration_days", "depth")
+__all__ = ["locate_listed", "read_hazard_file", "read_hazards", "read_listed", "worded"]
 
 
-def _problem(path: Path, node: yaml.Node, message: str, key: str | None = None) -> ValidationError:
-    return ValidationError(Problem(message, file=str(path), line=node.start_mark.line + 1, column=key))
+def worded(exc: ValidationError, keys) -> ValidationError:
+    """pydantic's generic words for a missing or unknown key, said as the file's reader says them."""
+
+    def reword(p: Problem) -> Problem:
+        if p.message == "required field is missing":
+            return dataclasses.replace(p, message=f"missing '{p.column}'")
+        if p.message.startswith("unknown key "):
+            return dataclasses.replace(p, message=f"unknown key(s) {p.column}; expected {', '.join(keys)}")
+        return p
+
+    problems = [reword(p) for p in exc.problems]
+    problems.sort(key=lambda p: not p.message.startswith("unknown key"))  # a misspelt key explains a missing one
+    return ValidationError(problems, field=exc.field)
 
 
-def _distribution(path: Path, key: str, node: yaml.Node) -> Distribution:
-    value = plain(node)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Distribution("fixed", (float(value),))
-    if isinstance(value, dict) and len(value) == 1:
-        kind, params = next(iter(value.items()))
-        params = params if isinstance(params, list) else [params]
-        try:
-            return Distribution(str(kind), tuple(float(p) for p in params))
-        except (ValidationError, TypeError, ValueError) as exc:
-            raise _problem(path, node, str(exc), key) from None
-    raise _problem(path, node, "expected a number or one of {fixed|uniform|triangular|lognormal|beta: [parameters]}", key)
-
-
-def _hazard(path: Path, node: yaml.Node, index: int) -> Hazard:
-    if not isinstance(node, yaml.MappingNode):
-        raise _problem(path, node, "each hazard must be a mapping with name, targets, annual_probability and duration_days")
-    items = {k.value: v for k, v in node.value}
-    unknown = [k for k in items if k not in KEYS]
-    if unknown:
-        raise _problem(path, node, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(KEYS)}", unknown[0])
-    for key in ("targets", "annual_probability", "duration_days"):
-        if key not in items:
-            raise _problem(path, node, f"missing '{key}'", key)
-    targets = plain(items["targets"])
-    targets = [targets] if isinstance(targets, str) else targets
-    probability = plain(items["annual_probability"])
-    if not isinstance(probability, int | float) or isinstance(probability, bool):
-        raise _problem(path, items["annual_probability"], f"expected a probability in [0, 1], got '{probability}'", "annual_probability")
-    name = str(plain(items["name"])) if "name" in items else f"hazard {index + 1}"
-    depth = _distribution(path, "depth", items["depth"]) if "depth" in items else Distribution("fixed", (1.0,))
+def read_listed(path: Path | str, key: str, model, item, expected: str, non_empty: bool = False):
+    """``model`` (whose field ``key`` lists ``item`` models) from a file holding that list under
+    ``key:`` or alone; returns the model and the document."""
+    doc = load_yaml(path, expected)
+    data, prefix = doc.data, ""
+    if isinstance(data, list):
+        data, prefix = {key: data}, key
+    listed = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(listed, list) or (non_empty and not listed):
+        what = "a non-empty list" if non_empty else "a list"
+        raise ValidationError(Problem(f"expected {what} under '{key}:'", file=str(doc.path), line=1))
     try:
-        return Hazard(
-            name,
-            tuple(str(t) for t in targets or ()),
-            float(probability),
-            _distribution(path, "duration_days", items["duration_days"]),
-            depth,
-        )
+        return validate_yaml(doc, model, data, prefix), doc
     except ValidationError as exc:
-        raise _problem(path, node, str(exc)) from None
+        raise worded(exc, item.model_fields) from None
+
+
+def locate_listed(doc: YamlDocument, exc: CoreAtlasError, key: str) -> ValidationError:
+    """``exc``, raised later for field ``<key>[i]...`` of a file read by :func:`read_listed`, located in the file."""
+    return locate_error(doc, exc, key if isinstance(doc.data, list) else "")
+
+
+def read_hazard_file(path: Path | str) -> tuple[list[Hazard], YamlDocument]:
+    """The hazards of a file and the document (to locate later errors, e.g. unknown targets)."""
+    parsed, doc = read_listed(path, "hazards", HazardList, Hazard, "hazards")
+    return parsed.hazards, doc
 
 
 def read_hazards(path: Path | str) -> list[Hazard]:
     """Parse a hazard file; raise :class:`ValidationError` with file and line on problems."""
-    path = Path(path)
-    root = compose_yaml(path, "hazards")
-    nodes = root.value if isinstance(root, yaml.SequenceNode) else None
-    if isinstance(root, yaml.MappingNode):
-        keys = {k.value: v for k, v in root.value}
-        nodes = keys["hazards"].value if "hazards" in keys and isinstance(keys["hazards"], yaml.SequenceNode) else None
-    if nodes is None:
-        raise ValidationError(Problem("expected a list under 'hazards:'", file=str(path), line=1))
-    return [_hazard(path, node, i) for i, node in enumerate(nodes)]
+    return read_hazard_file(path)[0]

@@ -1,4 +1,4 @@
-"""Measure files (YAML) for the investment optimiser.
+"""Measure files (YAML) for the investment optimiser: ``load YAML -> dict -> model``.
 
 ```yaml
 measures:
@@ -13,68 +13,28 @@ measures:
   - {id: neon-reserve, kind: stockpile, node: neon, days: 90, cost_usd: 4.0e7}
   - {id: open-ran, kind: open_ran, node: ran_proprietary, target_node: ran_open, adoption: 0.3, cost_usd: 1.0e9}
 ```
+
+The file parses into :class:`coreatlas.model.measures.MeasureList`, exactly as the same content
+given as a dict would; every problem names the file, the line and the key.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-import yaml
+from coreatlas.io.hazard_file import read_listed
+from coreatlas.io.yamlfile import YamlDocument
+from coreatlas.model.measures import Measure, MeasureList
 
-from coreatlas.analysis.measures import Measure
-from coreatlas.errors import Problem, ValidationError
-from coreatlas.io.yamlfile import compose_yaml, plain
-
-__all__ = ["read_measures"]
-
-FIELDS = {f.name: f.type for f in dataclasses.fields(Measure)}
-NUMBERS = ("cost_usd", "added_share", "days", "adoption", "lead_time_days")
+__all__ = ["read_measure_file", "read_measures"]
 
 
-def _number(value, path: Path, line: int, key: str) -> float:
-    """A number; YAML 1.1 reads ``20.0e9`` as a string, so such strings are accepted too."""
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(Problem(f"expected a number, got '{value}'", file=str(path), line=line, column=key)) from None
-
-
-def _measure(path: Path, node: yaml.Node) -> Measure:
-    line = node.start_mark.line + 1
-    raw = plain(node)
-    if not isinstance(raw, dict):
-        raise ValidationError(Problem("each measure must be a mapping (id, kind, cost_usd, node, ...)", file=str(path), line=line))
-    unknown = [k for k in raw if k not in FIELDS]
-    missing = [k for k in ("id", "kind", "cost_usd", "node") if k not in raw]
-    if unknown or missing:
-        what = f"unknown key(s) {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"
-        raise ValidationError(Problem(f"{what}; expected {', '.join(FIELDS)}", file=str(path), line=line, column=(unknown or missing)[0]))
-    for key in NUMBERS:
-        if key in raw:
-            raw[key] = _number(raw[key], path, line, key)
-    values = {k: (v if k in NUMBERS else str(v)) for k, v in raw.items()}
-    try:
-        return Measure(**values)
-    except ValidationError as exc:
-        raise ValidationError(Problem(str(exc), file=str(path), line=line)) from None
+def read_measure_file(path: Path | str) -> tuple[list[Measure], YamlDocument]:
+    """The measures of a file and the document (to locate later errors, e.g. unknown nodes)."""
+    parsed, doc = read_listed(path, "measures", MeasureList, Measure, "measures", non_empty=True)
+    return parsed.measures, doc
 
 
 def read_measures(path: Path | str) -> list[Measure]:
-    path = Path(path)
-    root = compose_yaml(path, "measures")
-    items = None
-    if isinstance(root, yaml.MappingNode):
-        keys = {k.value: v for k, v in root.value}
-        items = keys.get("measures")
-    if not isinstance(items, yaml.SequenceNode) or not items.value:
-        raise ValidationError(Problem("expected a non-empty list under 'measures:'", file=str(path), line=1))
-    measures = [_measure(path, node) for node in items.value]
-    seen = set()
-    for m in measures:
-        if m.id in seen:
-            raise ValidationError(Problem(f"measure id '{m.id}' appears twice", file=str(path)))
-        seen.add(m.id)
-    return measures
+    """Parse a measure file; raise :class:`ValidationError` with file and line on problems."""
+    return read_measure_file(path)[0]

@@ -16,6 +16,7 @@ pymrio is optional: it is imported only by the functions that need it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +121,11 @@ def from_pymrio(io) -> MrioTable:
 
 
 def load_test_table() -> MrioTable:
-    """pymrio's bundled test MRIO (6 regions x 8 sectors, 7 final-demand categories, Mill USD)."""
-    return from_pymrio(_pymrio().load_test())
+    """pymrio's bundled test MRIO (6 regions x 8 sectors, 7 final-demand categories, Mill USD);
+    ``meta["version"]`` is the version of pymrio that holds it."""
+    pymrio = _pymrio()
+    table = from_pymrio(pymrio.load_test())
+    return replace(table, meta={**table.meta, "version": str(getattr(pymrio, "__version__", ""))})
 
 
 def to_pymrio(table: MrioTable):
@@ -138,16 +142,18 @@ def to_pymrio(table: MrioTable):
 
 
 def _owners(names: tuple, groups: dict | None, kind: str) -> dict:
-    """Member -> group; unknown members, members in two groups and empty groups are errors."""
+    """Member -> group; unknown members, members in two groups and empty groups are errors,
+    each with the field ``<kind>_groups.<group>`` (the parameter of :func:`aggregate`)."""
     known, owner = set(names), {}
     for group, members in (groups or {}).items():
+        field = f"{kind}_groups.{group}"
         if isinstance(members, str) or not list(members):
-            raise ValidationError(f"{kind} group '{group}' must be a non-empty list of {kind}s")
+            raise ValidationError(f"{field}: {kind} group '{group}' must be a non-empty list of {kind}s", field=field)
         for member in members:
             if member not in known:
-                raise ValidationError(f"unknown {kind} '{member}' in group '{group}'")
+                raise ValidationError(f"{field}: unknown {kind} '{member}' in group '{group}'", field=field)
             if member in owner:
-                raise ValidationError(f"{kind} '{member}' is in two groups: '{owner[member]}' and '{group}'")
+                raise ValidationError(f"{field}: {kind} '{member}' is in two groups: '{owner[member]}' and '{group}'", field=field)
             owner[member] = group
     return owner
 
@@ -161,7 +167,10 @@ def grouping(names: tuple, groups: dict[str, list[str]] | None, kind: str) -> tu
     owner = _owners(names, groups, kind)
     clash = [n for n in names if n not in owner and n in (groups or {})]
     if clash:
-        raise ValidationError(f"group name '{clash[0]}' is also an ungrouped {kind}; rename the group or list '{clash[0]}' in it")
+        field = f"{kind}_groups.{clash[0]}"
+        raise ValidationError(
+            f"{field}: group name '{clash[0]}' is also an ungrouped {kind}; rename the group or list '{clash[0]}' in it", field=field
+        )
     label = [owner.get(n, n) for n in names]
     new = tuple(dict.fromkeys(label))
     code = pd.Index(new).get_indexer(label)

@@ -8,8 +8,9 @@ import pandas as pd
 import yaml
 
 from coreatlas.errors import DataSourceError, Problem, ValidationError
-from coreatlas.io.csvfile import check_numeric_columns, locate, read_table, read_text
+from coreatlas.io.csvfile import check_numeric_columns, locate, read_table
 from coreatlas.io.output import atomic_write_folder
+from coreatlas.io.yamlfile import load_yaml, validate_yaml
 from coreatlas.model import schema
 from coreatlas.model.techmap import LINE, Metadata, Source, TechMap
 from coreatlas.model.validate import check
@@ -19,7 +20,6 @@ __all__ = ["METADATA_FILE", "TABLE_FILES", "is_native", "read_native", "write_na
 METADATA_FILE = "metadata.yaml"
 TABLE_FILES = {table: f"{table}.csv" for table in ("nodes", "providers", "provision", "relations", "blocs", *schema.ANNEX_TABLES)}
 OPTIONAL_TABLES = ("blocs", *schema.ANNEX_TABLES)
-REQUIRED_META = ("name", "version", "licence", "sources")
 
 
 def is_native(folder: Path) -> bool:
@@ -27,38 +27,13 @@ def is_native(folder: Path) -> bool:
 
 
 def read_metadata(path: Path) -> Metadata:
-    """Parse ``metadata.yaml``; every problem names the file, line and key."""
-    try:
-        raw = yaml.safe_load(read_text(path)) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ValidationError(Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=str(path), line=line)) from exc
-    if not isinstance(raw, dict):
-        raise ValidationError(Problem("expected a mapping of keys such as name, version, licence", file=str(path)))
-    missing = [key for key in REQUIRED_META if key not in raw]
-    if missing:
-        raise ValidationError(Problem(f"missing required key '{missing[0]}'", file=str(path), column=missing[0]))
-    return _metadata_from(raw, path)
-
-
-def _metadata_from(raw: dict, path: Path) -> Metadata:
-    sources = raw.get("sources") or []
-    if not isinstance(sources, list) or not all(isinstance(s, dict) and "id" in s for s in sources):
-        raise ValidationError(Problem("'sources' must be a list of {id, title, url, year}", file=str(path), column="sources"))
-    try:
-        tolerance = float(raw.get("share_tolerance", 0.02))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(Problem("'share_tolerance' must be a number such as 0.02", file=str(path), column="share_tolerance")) from exc
-    return Metadata(
-        name=str(raw["name"]),
-        version=str(raw["version"]),
-        licence=str(raw["licence"]),
-        title=str(raw.get("title", "")),
-        description=str(raw.get("description", "")).strip(),
-        share_tolerance=tolerance,
-        sources=tuple(Source(str(s["id"]), str(s.get("title", "")), str(s.get("url", "")), s.get("year")) for s in sources),
-    )
+    """Parse ``metadata.yaml`` (YAML -> dict -> :class:`~coreatlas.model.schema.MetadataSpec`);
+    every problem names the file, line and key."""
+    doc = load_yaml(path, "dataset metadata (name, version, licence, sources)")
+    spec = validate_yaml(doc, schema.MetadataSpec)
+    sources = tuple(Source(s.id, s.title, s.url, s.year) for s in spec.sources)
+    return Metadata(name=spec.name, version=spec.version, licence=spec.licence, title=spec.title, description=spec.description.strip(),
+                    share_tolerance=spec.share_tolerance, sources=sources)  # fmt: skip
 
 
 def _read_tables(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:

@@ -20,18 +20,18 @@ __all__ = [
     "atomic_write_folder",
     "atomic_write_text",
     "frame_to_file",
-    "save_png",
+    "plain",
     "to_json",
     "write_frame",
-    "write_records",
 ]
 
 
-def _plain(value):
+def plain(value):
+    """``value`` as JSON-ready data: numpy scalars to Python, NaN and infinities to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -43,7 +43,7 @@ def _plain(value):
 
 def to_json(data) -> str:
     """JSON text of plain data (numpy scalars and NaN become JSON numbers and null)."""
-    return json.dumps(_plain(data), indent=2, ensure_ascii=False)
+    return json.dumps(plain(data), indent=2, ensure_ascii=False)
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
@@ -84,25 +84,8 @@ def write_frame(frame: pd.DataFrame, path: Path | str) -> Path:
     return atomic_write(path, lambda temp: frame_to_file(frame, temp, fmt))
 
 
-def save_png(fig, path: Path | str) -> Path:
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        return atomic_write(path, lambda temp: fig.savefig(temp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight"))
-    finally:
-        plt.close(fig)
 
 
-def write_records(path: Path, records: list[dict], frame: pd.DataFrame | None = None) -> Path:
-    """Write records as ``.json`` or ``.csv`` (by suffix); CSV uses ``frame`` if given."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".json":
-        return atomic_write_text(path, to_json(records) + "\n")
-    if suffix == ".csv":
-        table = frame if frame is not None else pd.DataFrame(records)
-        return atomic_write_text(path, table.to_csv(index=False))
-    raise DataSourceError(f"{path}: unknown output format '{suffix}'; expected .json or .csv")
 
 
 def atomic_write_folder(folder: Path | str, write_files: Callable[[Path], None], overwrite: bool = False) -> Path:

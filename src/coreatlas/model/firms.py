@@ -19,8 +19,10 @@ import numpy as np
 
 from coreatlas.errors import ValidationError
 
-__all__ = ["FirmNetwork", "Shocks", "firm_network", "group_starts"]
+__all__ = ["DEGREE_MODELS", "FirmNetwork", "Shocks", "firm_network", "group_starts"]
 
+#: Degree models of generated networks (:mod:`coreatlas.analysis.synthetic`).
+DEGREE_MODELS = ("scale-free", "poisson")
 INDEX = np.int32
 POINTER = np.int64
 

@@ -14,7 +14,12 @@ import scipy.sparse as sp
 
 from coreatlas.errors import ValidationError
 
-__all__ = ["MrioTable", "mrio_table"]
+__all__ = ["ARIO_EVENT_KINDS", "EXTRACTION_GROUPS", "MrioTable", "mrio_table"]
+
+#: What a hypothetical extraction removes at once: each region, each sector or each region-sector.
+EXTRACTION_GROUPS = ("region", "sector", "industry")
+#: ARIO events: ``recovery`` destroys a share of capital (recovered linearly), ``arbitrary`` removes a share of capacity.
+ARIO_EVENT_KINDS = ("recovery", "arbitrary")
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,14 +36,10 @@ class Policy:
         if self.kind == "exclude":
             return self.providers
         keep = set(tm.resolve_bloc(self.bloc.replace(";", ","))) if self.bloc else set()
-        outside = [code for code in tm.country_codes if not _inside(code, keep, tm.region_members)]
+        inside = tm.with_regions(keep)
+        outside = [code for code in tm.country_codes if code not in inside]
         firms = tm.providers[(tm.providers["type"] == "firm") & ~tm.providers["country"].isin(keep)]
         return tuple(outside) + tuple(firms["provider_id"])
-
-
-def _inside(code: str, members: set[str], regions) -> bool:
-    region = regions.get(code)
-    return code in members or (bool(region) and region <= members)
 
 
 def _text(value: object) -> str:
@@ -68,17 +64,18 @@ def policies(tm: TechMap) -> dict[str, Policy]:
     return out
 
 
-def get_policy(tm: TechMap, policy_id: str) -> Policy:
+def get_policy(tm: TechMap, policy_id: str, field: str | None = None) -> Policy:
+    """The policy ``policy_id``; ``field`` names the request field that gave it, for errors."""
     known = policies(tm)
     if policy_id not in known:
         names = ", ".join(known) or "none: this dataset has no policies.csv"
-        raise NotFoundError(f"unknown policy '{policy_id}' in {tm.meta.name}; known policies: {names}")
+        raise NotFoundError(f"unknown policy '{policy_id}' in {tm.meta.name}; known policies: {names}", field=field)
     return known[policy_id]
 
 
-def policy_scenario(tm: TechMap, policy_ids: Sequence[str], name: str | None = None) -> Scenario:
+def policy_scenario(tm: TechMap, policy_ids: Sequence[str], name: str | None = None, field: str | None = None) -> Scenario:
     """A scenario applying the named policies to every node they cover."""
-    chosen = [get_policy(tm, pid) for pid in policy_ids]
+    chosen = [get_policy(tm, pid, field) for pid in policy_ids]
     exclusions = tuple(Exclusion(p.excluded(tm), p.nodes, p.name) for p in chosen)
     title = name or " + ".join(p.name for p in chosen)
     return Scenario(name=title, description="; ".join(p.note for p in chosen if p.note), exclusions=exclusions)

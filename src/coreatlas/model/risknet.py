@@ -17,7 +17,12 @@ import numpy as np
 
 from coreatlas.errors import ValidationError
 
-__all__ = ["RiskNetwork", "risk_network"]
+__all__ = ["ENTITY_KINDS", "RISK_MEASURES", "RiskNetwork", "risk_network"]
+
+#: What a performance impact counts: lost units, or lost units x profit per unit.
+RISK_MEASURES = ("units", "profit")
+#: The entities a hypothetical extraction removes, one at a time.
+ENTITY_KINDS = ("node", "firm", "country", "region")
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,13 +55,8 @@ class RiskNetwork:
     tier: np.ndarray
     meta: dict = field(default_factory=dict)
 
-    @property
-    def n_nodes(self) -> int:
-        return int(self.capacity.size)
-
-    @property
-    def n_edges(self) -> int:
-        return int(self.src.size)
+    n_nodes = property(lambda self: int(self.capacity.size), doc="Number of nodes.")
+    n_edges = property(lambda self: int(self.src.size), doc="Number of edges (supplier -> client).")
 
     @cached_property
     def products(self) -> np.ndarray:

@@ -76,8 +76,8 @@ class Scenario:
     def __post_init__(self) -> None:
         for key, value in self.capacity.items():
             if not 0.0 <= float(value) <= 1.0:
-                msg = f"capacity of '{key}' is {value}; expected a fraction in [0, 1] (0.3 = 30% of capacity remains)"
-                raise ScenarioError(msg)
+                msg = f"capacity.{key} is {value}; expected a fraction in [0, 1] (0.3 = 30% of capacity remains)"
+                raise ScenarioError(msg, field=f"capacity.{key}")
         object.__setattr__(self, "capacity", MappingProxyType(dict(self.capacity)))
 
     def summary(self) -> str:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pydantic
+
 __all__ = [
     "ANNEX_TABLES",
     "Column",
+    "MetadataSpec",
+    "SourceSpec",
     "POLICY_KINDS",
     "NODE_KINDS",
     "PROVIDER_TYPES",
@@ -27,6 +31,29 @@ RELATION_TYPES = ("uses", "variant_of", "bundles")
 POLICY_KINDS = ("exclude", "trusted_only")
 
 
+class SourceSpec(pydantic.BaseModel):
+    """One cited source of a dataset's ``metadata.yaml``."""
+
+    model_config = pydantic.ConfigDict(frozen=True, coerce_numbers_to_str=True)
+    id: str
+    title: str = ""
+    url: str = ""
+    year: int | None = None
+
+
+class MetadataSpec(pydantic.BaseModel):
+    """``metadata.yaml`` of a native dataset (docs/formats.md); other keys are ignored."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+    name: str
+    version: str
+    licence: str
+    title: str = ""
+    description: str = ""
+    share_tolerance: float = pydantic.Field(0.02, ge=0.0, allow_inf_nan=False)
+    sources: list[SourceSpec]
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -35,96 +62,119 @@ class Column:
     description: str
 
 
-TABLES: dict[str, tuple[Column, ...]] = {
-    "nodes": (
-        Column("node_id", "str", True, "unique node id"),
-        Column("name", "str", True, "display name"),
-        Column("kind", "str", True, "one of " + ", ".join(NODE_KINDS)),
-        Column("stage", "str", False, "stage label"),
-        Column("market_size_usd", "float", False, "global market size, US dollars"),
-        Column("market_size_year", "int", False, "year of the market size"),
-        Column("description", "str", False, "free text"),
-    ),
-    "providers": (
-        Column("provider_id", "str", True, "unique id; alpha-3 code for a country"),
-        Column("name", "str", True, "display name"),
-        Column("type", "str", True, "one of " + ", ".join(PROVIDER_TYPES)),
-        Column("country", "str", False, "headquarters country of a firm (alpha-3)"),
-        Column("site_country", "str", False, "production site country of a firm"),
-        Column("members", "str", False, "member countries of a region, ';'-separated"),
-        Column("aliases", "str", False, "other names, ';'-separated"),
-    ),
-    "provision": (
-        Column("node_id", "str", True, "node provided"),
-        Column("provider_id", "str", True, "provider"),
-        Column("share", "float", False, "share of the global market, 0..1; blank = qualitative"),
-        Column("share_low", "float", False, "low end of the share's range"),
-        Column("share_high", "float", False, "high end of the share's range"),
-        Column("year", "int", False, "year the figure refers to"),
-        Column("source", "str", False, "source id or citation"),
-        Column("note", "str", False, "free text"),
-    ),
-    "relations": (
-        Column("node_id", "str", True, "node the relation starts from"),
-        Column("relation", "str", True, "one of " + ", ".join(RELATION_TYPES)),
-        Column("target_id", "str", True, "the other node"),
-    ),
-    "blocs": (
-        Column("bloc", "str", True, "bloc name"),
-        Column("country", "str", True, "member country code"),
-    ),
-    "links": (
-        Column("node_id", "str", True, "node the link starts from (may be in another dataset)"),
-        Column("relation", "str", True, "one of " + ", ".join(RELATION_TYPES)),
-        Column("target_id", "str", True, "the other node (may be in another dataset)"),
-    ),
-    "policies": (
-        Column("policy_id", "str", True, "unique policy id"),
-        Column("name", "str", True, "display name"),
-        Column("kind", "str", True, "one of " + ", ".join(POLICY_KINDS)),
-        Column("providers", "str", False, "excluded provider ids, ';'-separated"),
-        Column("bloc", "str", False, "bloc kept by a trusted_only policy"),
-        Column("nodes", "str", False, "node ids the policy applies to, ';'-separated; blank = all"),
-        Column("year", "int", True, "year the policy was adopted"),
-        Column("source", "str", True, "source id or citation"),
-        Column("note", "str", False, "free text"),
-    ),
-    "country_exposure": (
-        Column("country", "str", True, "country whose installed base is described"),
-        Column("node_id", "str", True, "node"),
-        Column("providers", "str", True, "provider ids whose share this is, ';'-separated"),
-        Column("share", "float", True, "their share of the country's installed base, 0..1"),
-        Column("share_low", "float", False, "low end of the range"),
-        Column("share_high", "float", False, "high end of the range"),
-        Column("year", "int", True, "year the figure refers to"),
-        Column("source", "str", True, "source id or citation"),
-        Column("note", "str", False, "free text"),
-    ),
-    "indicators": (
-        Column("technology", "str", True, "technology"),
-        Column("indicator", "str", True, "indicator, e.g. market_share or sep_share"),
-        Column("method", "str", False, "how it is counted"),
-        Column("holder", "str", True, "provider id or free-text holder"),
-        Column("country", "str", True, "holder's headquarters country"),
-        Column("value", "float", True, "fraction, 0..1"),
-        Column("value_low", "float", False, "low end of the range"),
-        Column("value_high", "float", False, "high end of the range"),
-        Column("year", "int", True, "year the figure refers to"),
-        Column("source", "str", True, "source id or citation"),
-        Column("note", "str", False, "free text"),
-    ),
-    "commitments": (
-        Column("commitment_id", "str", True, "unique id"),
-        Column("party", "str", True, "country code of the committing government"),
-        Column("program", "str", True, "programme"),
-        Column("technology", "str", True, "technology"),
-        Column("amount", "float", True, "amount as reported"),
-        Column("currency", "str", True, "currency code, no conversion"),
-        Column("year", "int", True, "year of the commitment"),
-        Column("source", "str", True, "source id or citation"),
-        Column("note", "str", False, "free text"),
-    ),
-}
+def _one_of(values: tuple[str, ...]) -> str:
+    return "one of " + ", ".join(values)
+
+
+#: The last columns of every annex table of records: where each record comes from.
+_CITED = """
+source            str    *  source id or citation
+note              str    -  free text
+"""
+
+#: The tables as text: ``[table]``, then one column a line: name, type (str, float, int),
+#: ``*`` if required (``-`` if not), description. Parsed into :data:`TABLES`.
+_TABLES_TEXT = f"""
+[nodes]
+node_id           str    *  unique node id
+name              str    *  display name
+kind              str    *  {_one_of(NODE_KINDS)}
+stage             str    -  stage label
+market_size_usd   float  -  global market size, US dollars
+market_size_year  int    -  year of the market size
+description       str    -  free text
+
+[providers]
+provider_id       str    *  unique id; alpha-3 code for a country
+name              str    *  display name
+type              str    *  {_one_of(PROVIDER_TYPES)}
+country           str    -  headquarters country of a firm (alpha-3)
+site_country      str    -  production site country of a firm
+members           str    -  member countries of a region, ';'-separated
+aliases           str    -  other names, ';'-separated
+
+[provision]
+node_id           str    *  node provided
+provider_id       str    *  provider
+share             float  -  share of the global market, 0..1; blank = qualitative
+share_low         float  -  low end of the share's range
+share_high        float  -  high end of the share's range
+year              int    -  year the figure refers to
+source            str    -  source id or citation
+note              str    -  free text
+
+[relations]
+node_id           str    *  node the relation starts from
+relation          str    *  {_one_of(RELATION_TYPES)}
+target_id         str    *  the other node
+
+[blocs]
+bloc              str    *  bloc name
+country           str    *  member country code
+
+[links]
+node_id           str    *  node the link starts from (may be in another dataset)
+relation          str    *  {_one_of(RELATION_TYPES)}
+target_id         str    *  the other node (may be in another dataset)
+
+[policies]
+policy_id         str    *  unique policy id
+name              str    *  display name
+kind              str    *  {_one_of(POLICY_KINDS)}
+providers         str    -  excluded provider ids, ';'-separated
+bloc              str    -  bloc kept by a trusted_only policy
+nodes             str    -  node ids the policy applies to, ';'-separated; blank = all
+year              int    *  year the policy was adopted
+{_CITED}
+
+[country_exposure]
+country           str    *  country whose installed base is described
+node_id           str    *  node
+providers         str    *  provider ids whose share this is, ';'-separated
+share             float  *  their share of the country's installed base, 0..1
+share_low         float  -  low end of the range
+share_high        float  -  high end of the range
+year              int    *  year the figure refers to
+{_CITED}
+
+[indicators]
+technology        str    *  technology
+indicator         str    *  indicator, e.g. market_share or sep_share
+method            str    -  how it is counted
+holder            str    *  provider id or free-text holder
+country           str    *  holder's headquarters country
+value             float  *  fraction, 0..1
+value_low         float  -  low end of the range
+value_high        float  -  high end of the range
+year              int    *  year the figure refers to
+{_CITED}
+
+[commitments]
+commitment_id     str    *  unique id
+party             str    *  country code of the committing government
+program           str    *  programme
+technology        str    *  technology
+amount            float  *  amount as reported
+currency          str    *  currency code, no conversion
+year              int    *  year of the commitment
+{_CITED}
+"""
+
+
+def _parse_tables(text: str) -> dict[str, tuple[Column, ...]]:
+    tables: dict[str, list[Column]] = {}
+    for line in text.strip().splitlines():
+        if not line:
+            continue
+        if line.startswith("["):
+            table = tables.setdefault(line.strip("[]"), [])
+        else:
+            name, dtype, required, description = line.split(maxsplit=3)
+            table.append(Column(name, dtype, required == "*", description))
+    return {name: tuple(cols) for name, cols in tables.items()}
+
+
+TABLES: dict[str, tuple[Column, ...]] = _parse_tables(_TABLES_TEXT)
 
 #: Optional tables that travel with a map but do not shape it (links apply when combining).
 ANNEX_TABLES = ("links", "policies", "country_exposure", "indicators", "commitments")

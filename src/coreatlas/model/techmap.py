@@ -174,10 +174,10 @@ class TechMap:
         rows = self.relations[self.relations["relation"] == relation]
         return rows[["node_id", "target_id", LINE]].reset_index(drop=True)
 
-    def node(self, node_id: str) -> pd.Series:
+    def node(self, node_id: str, field: str | None = None) -> pd.Series:
+        """The row of ``node_id``; ``field`` names the request field that gave it, for errors."""
         if node_id not in self.node_index:
-            msg = f"unknown node id '{node_id}' in {self.meta.name}"
-            raise NotFoundError(msg)
+            raise NotFoundError(f"unknown node id '{node_id}' in {self.meta.name}", field=field)
         return self.nodes.iloc[self.node_index[node_id]]
 
     # ---- countries and blocs ---------------------------------------------------------------
@@ -185,6 +185,18 @@ class TechMap:
     def region_members(self) -> dict[str, frozenset[str]]:
         regions = self.providers[self.providers["type"] == "region"]
         return {row.provider_id: frozenset(_split_list(row.members)) for row in regions.itertuples(index=False)}
+
+    def with_regions(self, codes, *, members_of_named: bool = False) -> frozenset[str]:
+        """The one region rule: ``codes`` plus every region all of whose members are in ``codes``
+        (a region counts as inside a set of countries when the set names it or all its members).
+
+        With ``members_of_named``, a named region also brings its members (a hazard striking
+        EUR strikes every member state)."""
+        named = set(codes)
+        regions = self.region_members
+        if members_of_named:
+            named |= {m for r in named & set(regions) for m in regions[r]}
+        return frozenset(named | {r for r, members in regions.items() if members and members <= named})
 
     @cached_property
     def residual_codes(self) -> frozenset[str]:
@@ -199,15 +211,17 @@ class TechMap:
         codes |= set(firms["country"].dropna()) | set(firms["site_country"].dropna())
         return sorted(codes)
 
-    def resolve_bloc(self, spec: str) -> tuple[str, ...]:
-        """A bloc by name (``core``) or as comma-separated country codes (``USA,JPN``)."""
+    def resolve_bloc(self, spec: str | tuple[str, ...] | list[str], field: str | None = None) -> tuple[str, ...]:
+        """A bloc by name (``core``), as comma-separated country codes (``USA,JPN``) or a list of codes."""
+        if not isinstance(spec, str):
+            return tuple(code.strip() for code in spec if code.strip())
         if spec in self.blocs:
             return tuple(self.blocs[spec])
         codes = tuple(code.strip() for code in spec.split(",") if code.strip())
         if len(codes) > 1 or (codes and _looks_like_code(codes[0])):
             return codes
         msg = f"unknown bloc '{spec}': name one of {', '.join(sorted(self.blocs))} or give country codes such as USA,JPN"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, field=field)
 
     def equals(self, other: TechMap) -> bool:
         """Same content (ignores where rows were read from)."""

@@ -1,36 +1,39 @@
 """The demo: every built-in technology map, the Open RAN comparison and a materials shock
-followed into chips and radios, with an HTML report."""
+followed into chips and radios, with an HTML report.
+
+Use case ``demo`` (payload keys): ``report`` (the path of ``index.html``) and ``sections``,
+one per map: ``dataset``, ``version``, ``title``, ``note``, ``chokepoints``, ``bloc_rows``,
+``outputs`` (per scenario and ultimate output) and ``open_ran``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+import pydantic
+
 from coreatlas.analysis.exposure import bloc_shares, exposure
 from coreatlas.analysis.propagate import ScenarioResult
 from coreatlas.io import datasets
-from coreatlas.io.scenario_file import ScenarioSpec
-from coreatlas.model.policy import policies, policy_scenario
+from coreatlas.io.report import render_report, write_report
 from coreatlas.model.scenario import Scenario
+from coreatlas.model.scenario_spec import ScenarioSpec
 from coreatlas.model.techmap import TechMap
-from coreatlas.services.core import build_scenario, find_chokepoints, load_map, load_scenarios, run_scenarios
-from coreatlas.services.policy import bundle_counterparts, open_ran_comparison
+from coreatlas.render import Chart, to_svg
+from coreatlas.services.inputs import ScenarioSource, build_scenario, load_map, map_hash, scenarios_of
+from coreatlas.services.maps import chokepoint_rows, run_scenarios
+from coreatlas.services.policy import bundle_counterparts, exclusion_scenarios, open_ran_comparison
+from coreatlas.services.protocol import Progress, Provenance, Request, Result, content_hash, make_provenance, report, use_case
 
-__all__ = [
-    "DEMO_COMBINATION",
-    "DEMO_SCENARIO_FILE",
-    "DemoResult",
-    "Section",
-    "bloc_rows",
-    "demo",
-    "demo_scenarios",
-    "demo_steps",
-    "section",
-]
+__all__ = ["DEMO_COMBINATION", "DEMO_SCENARIO_FILE", "DemoRequest", "DemoResult", "Section", "bloc_rows", "demo", "demo_scenarios",
+           "section", "section_charts"]  # fmt: skip
 
 DEMO_SCENARIO_FILE = "scenarios.yaml"
 #: The combination in which a materials shock is followed into chips and radios.
 DEMO_COMBINATION = "materials+chips+telecom-ran"
+OUTPUT_KEYS = ("node_id", "node_name", "available", "available_low", "available_high")
 
 
 @dataclass(frozen=True)
@@ -45,15 +48,44 @@ class Section:
     open_ran: list[dict] = field(default_factory=list)
     note: str = ""
 
+    def outputs(self) -> list[dict]:
+        """Per scenario, each ultimate output's availability and binding path."""
+        return [{"scenario": r.scenario.name, **o} for r in self.results for o in r.outputs()]
 
-@dataclass(frozen=True)
-class DemoResult:
-    sections: list[Section]
+    def to_dict(self) -> dict:
+        meta = self.tm.meta
+        return {"dataset": meta.name, "version": meta.version, "title": meta.title, "note": self.note, "chokepoints": self.chokepoints,
+                "bloc_rows": self.bloc_rows, "outputs": self.outputs(), "open_ran": self.open_ran}  # fmt: skip
+
+
+class DemoRequest(Request):
+    """Every built-in dataset (or only ``data``) and an HTML report in ``out_dir``."""
+
+    out_dir: str = pydantic.Field("coreatlas-report", min_length=1, description="Folder for the HTML report.")
+    data: str | None = pydantic.Field(None, description="Only this dataset (default: every built-in dataset).")
+
+
+@dataclass(frozen=True, eq=False)
+class DemoResult(Result):
+    sections: tuple[Section, ...]
     report_path: Path
+    provenance: Provenance
+    table_name = "outputs"
 
     @property
     def tm(self) -> TechMap:
         return self.sections[0].tm
+
+    def payload(self) -> dict:
+        return {"report": str(self.report_path), "sections": [s.to_dict() for s in self.sections]}
+
+    def charts(self) -> dict[str, Chart]:
+        return {f"{sec.tm.meta.name}-{name}": chart for sec in self.sections for name, chart in section_charts(sec).items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"dataset": s.tm.meta.name, "scenario": o["scenario"], **{k: o[k] for k in OUTPUT_KEYS}} for s in self.sections
+                for o in s.outputs()]  # fmt: skip
+        return pd.DataFrame(rows, columns=["dataset", "scenario", *OUTPUT_KEYS])
 
 
 def bloc_rows(tm: TechMap, blocs: tuple[str, ...] = ("core", "allies")) -> list[dict]:
@@ -73,24 +105,25 @@ def _scenario_file(data: str) -> Path:
     return Path(data) / DEMO_SCENARIO_FILE
 
 
+FALLBACK = (ScenarioSpec(name="Allies only", only_bloc="allies"), ScenarioSpec(name="Core partners out", remove_blocs=("core",)))
+
+
 def demo_scenarios(tm: TechMap, data: str) -> list[Scenario]:
     """The dataset's named scenarios (``scenarios.yaml`` beside it), or two generic ones."""
     path = _scenario_file(data)
     if path.is_file():
-        return load_scenarios(tm, path)
-    fallback = [ScenarioSpec("Allies only", only_bloc="allies"), ScenarioSpec("Core partners out", remove_blocs=("core",))]
-    return [build_scenario(tm, spec) for spec in fallback]
+        return scenarios_of(tm, ScenarioSource(scenario_file=str(path)))
+    return [build_scenario(tm, spec) for spec in FALLBACK]
 
 
 def section(tm: TechMap, scenarios: list[Scenario], note: str = "", compare_open_ran: bool = True) -> Section:
     """Chokepoints, bloc shares, scenarios and (where the map has one) the Open RAN comparison."""
     open_ran = []
     if compare_open_ran and bundle_counterparts(tm):
-        bans = [policy_scenario(tm, [p.policy_id], p.name) for p in policies(tm).values() if p.kind == "exclude"]
-        open_ran = open_ran_comparison(tm, bans + list(scenarios)).to_records()
+        open_ran = open_ran_comparison(tm, exclusion_scenarios(tm) + list(scenarios)).to_records()
     return Section(
         tm=tm,
-        chokepoints=find_chokepoints(tm),
+        chokepoints=list(chokepoint_rows(tm)),
         exposure_rows=list(exposure(tm, tm.resolve_bloc("core")).records),
         bloc_rows=bloc_rows(tm),
         results=run_scenarios(tm, scenarios),
@@ -101,31 +134,71 @@ def section(tm: TechMap, scenarios: list[Scenario], note: str = "", compare_open
 
 def _materials_shock(data: str) -> Section:
     tm = load_map(data)
-    scenarios = load_scenarios(tm, datasets.builtin_path("materials") / DEMO_SCENARIO_FILE)
+    scenarios = scenarios_of(tm, ScenarioSource(scenario_file=str(datasets.builtin_path("materials") / DEMO_SCENARIO_FILE)))
     note = "Materials shocks followed through the combined map into chips and 5G radios."
     return section(tm, scenarios, note, compare_open_ran=False)
 
 
-def demo(out_dir: str | Path = "coreatlas-report", data: str | None = None, progress=None) -> DemoResult:
-    """The main job: every built-in dataset (or only ``data``), then the materials shock in
-    the combined map, and an HTML report with a section per technology."""
-    from coreatlas.io.report import render_report, write_report  # matplotlib loads only here
+def chokepoint_chart(exposure_rows: list[dict]) -> Chart:
+    """Bars: the top country's share of each chokepoint node."""
+    rows = [{"node": r["node_name"], "share": r["top_country_share"] or 0.0, "country": r["top_country"] or ""} for r in exposure_rows[:20]]
+    return Chart("bar", pd.DataFrame(rows, columns=["node", "share", "country"]), x="share", y="node",
+                 title="Top country's share at each chokepoint", x_title="share of the global market", x_domain=(0.0, 1.0))  # fmt: skip
 
-    step = progress or (lambda _: None)
-    names = [data] if data else datasets.builtin_names()
+
+def scenario_chart(results: list[ScenarioResult]) -> Chart:
+    """Bars: remaining fraction of each output under each scenario (below half highlighted)."""
+    rows = []
+    for result in results:
+        for output in result.outputs():
+            label = result.scenario.name if len(result.outputs()) == 1 else f"{result.scenario.name}: {output['node_name']}"
+            rows.append({"scenario": label, "remaining": output["available"], "below_half": output["available"] < 0.5})
+    return Chart("bar", pd.DataFrame(rows, columns=["scenario", "remaining", "below_half"]), x="remaining", y="scenario",
+                 title="What is left under each scenario", x_title="remaining fraction of the ultimate output (1 = nothing lost)",
+                 x_domain=(0.0, 1.0), highlight="below_half", highlight_label="below half")  # fmt: skip
+
+
+def open_ran_chart(rows: list[dict]) -> Chart:
+    """Paired bars: capacity kept by the proprietary and the open network per scenario."""
+    bars = [{"network": f"{r['scenario']}: {label}", "kept": r[f"{key}_available"], "open": key == "open"}
+            for r in rows for key, label in (("proprietary", "proprietary"), ("open", "open interfaces"))]  # fmt: skip
+    return Chart("bar", pd.DataFrame(bars, columns=["network", "kept", "open"]), x="kept", y="network",
+                 title="Vendor bans: proprietary vs open RAN", x_title="RAN capacity kept (1 = nothing lost)", x_domain=(0.0, 1.0),
+                 highlight="open", highlight_label="open interfaces")  # fmt: skip
+
+
+def section_charts(sec: Section) -> dict[str, Chart]:
+    """A section's charts by name: ``chokepoints``, ``scenarios`` and ``open_ran`` (where there are data)."""
+    choke_ids = list(dict.fromkeys(c["node_id"] for c in sec.chokepoints))
+    by_id = {r["node_id"]: r for r in sec.exposure_rows}
+    charts = {"chokepoints": chokepoint_chart([by_id[n] for n in choke_ids])} if choke_ids else {}
+    charts |= {"scenarios": scenario_chart(sec.results)} if sec.results else {}
+    return charts | ({"open_ran": open_ran_chart(sec.open_ran)} if sec.open_ran else {})
+
+
+def _provenance(sections: list[Section], request: DemoRequest) -> Provenance:
+    names = "+".join(s.tm.meta.name for s in sections)
+    versions = "+".join(s.tm.meta.version for s in sections)
+    return make_provenance(names, versions, content_hash(*(map_hash(s.tm) for s in sections)), request)
+
+
+@use_case("demo", DemoRequest, long=True)
+def demo(request: DemoRequest, progress: Progress = None) -> DemoResult:
+    """The main job: every built-in dataset (or only ``data``), then the materials shock in
+    the combined map, and an HTML report with a section per technology. Progress counts
+    datasets, the combination and the report."""
+    names = [request.data] if request.data else datasets.builtin_names()
+    combined = request.data is None and all(part in names for part in DEMO_COMBINATION.split("+"))
+    total = len(names) + combined + 1
     sections = []
     for name in names:
         tm = load_map(name)
         sections.append(section(tm, demo_scenarios(tm, name)))
-        step(name)
-    if data is None and all(part in names for part in DEMO_COMBINATION.split("+")):
+        report(progress, len(sections), total)
+    if combined:
         sections.append(_materials_shock(DEMO_COMBINATION))
-        step(DEMO_COMBINATION)
-    path = write_report(Path(out_dir), render_report(sections))
-    step("report")
-    return DemoResult(sections, path)
-
-
-def demo_steps(data: str | None = None) -> int:
-    """How many progress steps :func:`demo` reports."""
-    return 2 if data else len(datasets.builtin_names()) + 2
+        report(progress, len(sections), total)
+    svgs = [{name: to_svg(chart) for name, chart in section_charts(sec).items()} for sec in sections]
+    path = write_report(Path(request.out_dir), render_report(sections, svgs))
+    report(progress, total, total)
+    return DemoResult(tuple(sections), path, _provenance(sections, request))

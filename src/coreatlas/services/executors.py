@@ -11,9 +11,28 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from coreatlas.errors import CoreAtlasError, DataSourceError
+from coreatlas.errors import DataSourceError, RequestError
 
-__all__ = ["run_chunks"]
+__all__ = ["DASK_PREFIXES", "SCHEDULERS", "check_scheduler", "run_chunks", "scheduler_problem"]
+
+#: Local schedulers; any other is the address of a Dask scheduler starting with one of DASK_PREFIXES.
+SCHEDULERS = ("serial", "processes")
+DASK_PREFIXES = ("tcp://", "tls://", "inproc://")
+
+
+def scheduler_problem(scheduler: str | None) -> str | None:
+    """What is wrong with ``scheduler`` (None: it is None, a local scheduler or a Dask address)."""
+    if scheduler in (None, *SCHEDULERS) or str(scheduler).startswith(DASK_PREFIXES):
+        return None
+    return f"unknown scheduler '{scheduler}'; use {', '.join(SCHEDULERS)} or a Dask address such as tcp://host:8786"
+
+
+def check_scheduler(scheduler: str | None) -> str | None:
+    """``scheduler`` if it is None, a local scheduler or a Dask address; else a RequestError."""
+    problem = scheduler_problem(scheduler)
+    if problem:
+        raise RequestError(f"scheduler: {problem}", field="scheduler")
+    return scheduler
 
 
 def _serial(task: Callable, chunks: int, progress) -> list:
@@ -21,7 +40,7 @@ def _serial(task: Callable, chunks: int, progress) -> list:
     for chunk in range(chunks):
         results.append(task(chunk))
         if progress is not None:
-            progress(1)
+            progress(chunk + 1, chunks)
     return results
 
 
@@ -30,10 +49,10 @@ def _pool(task: Callable, chunks: int, workers: int, progress) -> list:
     # spawn, not fork: the parent may hold numba / HiGHS threads that a fork would copy half-way
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(task, chunk): chunk for chunk in range(chunks)}
-        for future in as_completed(futures):
+        for done, future in enumerate(as_completed(futures), start=1):
             results[futures[future]] = future.result()
             if progress is not None:
-                progress(1)
+                progress(done, chunks)
     return results
 
 
@@ -46,15 +65,15 @@ def _dask(task: Callable, chunks: int, address: str, progress) -> list:
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
-        raise DataSourceError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+        raise DataSourceError(f"scheduler: cannot reach the Dask scheduler at {address} ({exc})", field="scheduler") from None
     with client:
         futures = client.map(task, list(range(chunks)), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results = [None] * chunks
-        for future in dask_completed(futures):
+        for done, future in enumerate(dask_completed(futures), start=1):
             results[index[future.key]] = future.result()
             if progress is not None:
-                progress(1)
+                progress(done, chunks)
     return results
 
 
@@ -63,10 +82,9 @@ def run_chunks(
 ) -> list:
     """``[task(0), ..., task(chunks - 1)]``. ``scheduler``: None (a local process pool of
     ``workers``, default the CPU count; serial when 1 worker or 1 chunk), ``"serial"``, or a
-    Dask scheduler address such as ``tcp://host:8786``."""
-    if scheduler not in (None, "serial", "processes") and not str(scheduler).startswith(("tcp://", "tls://", "inproc://")):
-        raise CoreAtlasError(f"unknown scheduler '{scheduler}'; use serial, processes or a Dask address such as tcp://host:8786")
-    if scheduler and str(scheduler).startswith(("tcp://", "tls://", "inproc://")):
+    Dask scheduler address such as ``tcp://host:8786``. ``progress(done, chunks)`` after each chunk."""
+    check_scheduler(scheduler)
+    if scheduler and str(scheduler).startswith(DASK_PREFIXES):
         return _dask(task, chunks, scheduler, progress)
     workers = workers or os.cpu_count() or 1
     if scheduler == "serial" or workers == 1 or chunks == 1:

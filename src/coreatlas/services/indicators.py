@@ -1,20 +1,52 @@
-"""Competitiveness indicators: the partners' position against others per technology."""
+"""Competitiveness indicators: the partners' position against others per technology.
+
+Use case ``indicators`` (payload keys): ``bloc`` (codes), ``position`` (one row per
+technology and indicator), ``commitments`` (the ledger, as reported).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
+import pydantic
 
 from coreatlas.analysis.exposure import exposure
+from coreatlas.model.spec import CodeList
 from coreatlas.model.techmap import TechMap
+from coreatlas.services.inputs import load_map, map_provenance
+from coreatlas.services.protocol import Progress, Provenance, Result, use_case
+from coreatlas.services.requests import MapRequest
 
-__all__ = ["IndicatorReport", "indicator_report"]
+__all__ = ["IndicatorReport", "IndicatorsRequest", "IndicatorsResult", "ReportResult", "indicator_report", "indicators"]
 
 #: Node kinds that are stages of a technology (not tools or materials) and are reported
 #: besides the headline markets.
 STAGE_KINDS = ("output", "product", "component", "process", "design")
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, eq=False)
+class ReportResult(Result, Generic[R]):
+    """A result that is one report and its provenance (also used by
+    :mod:`coreatlas.services.policy`): ``payload()`` is the report's ``to_records()``,
+    ``to_frame()`` its ``to_frame()``, and ``tables()`` its ``tables()`` where it has them."""
+
+    report: R
+    provenance: Provenance
+
+    def payload(self) -> dict:
+        return self.report.to_records()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.report.to_frame()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        tables = getattr(self.report, "tables", None)
+        return super().tables() if tables is None else tables()
 
 
 @dataclass(frozen=True)
@@ -27,6 +59,12 @@ class IndicatorReport:
 
     def to_records(self) -> dict:
         return {"bloc": list(self.bloc), "position": _plain(self.position), "commitments": _plain(self.commitments)}
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.position
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"position": self.position, "commitments": self.commitments}
 
 
 def _plain(frame: pd.DataFrame) -> list[dict]:
@@ -123,3 +161,20 @@ def indicator_report(tm: TechMap, bloc: tuple[str, ...]) -> IndicatorReport:
         ["in_bloc", "technology", "party", "year"], ascending=[False, True, True, True]
     )
     return IndicatorReport(tuple(bloc), position, ledger.reset_index(drop=True))
+
+
+class IndicatorsRequest(MapRequest):
+    """The position of ``bloc`` per technology against the leading other country."""
+
+    data: str = pydantic.Field("telecom-ran", min_length=1, description="Built-in dataset, folder, or a+b combination.")
+    bloc: str | CodeList = pydantic.Field("core", description="Bloc name (core, allies) or country codes.")
+
+
+class IndicatorsResult(ReportResult[IndicatorReport]):
+    table_name = "position"
+
+
+@use_case("indicators", IndicatorsRequest)
+def indicators(request: IndicatorsRequest, progress: Progress = None) -> IndicatorsResult:
+    tm = load_map(request.data)
+    return IndicatorsResult(indicator_report(tm, tm.resolve_bloc(request.bloc, field="bloc")), map_provenance(tm, request))

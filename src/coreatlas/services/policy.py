@@ -1,5 +1,10 @@
 """Trusted-vendor policies: what they cut in a map, in third countries, and in a
-proprietary versus an open-interface network."""
+proprietary versus an open-interface network.
+
+Use cases (payload keys): ``policies`` (``dataset``, ``rows``: one per policy), ``policy``
+(``policy``, ``outputs``, ``third_countries``) and ``openran`` (``rows``: one per
+proprietary/open pair and scenario).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,39 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pydantic
 
-from coreatlas.analysis.propagate import Propagator, ScenarioResult, run_scenario
+from coreatlas.analysis.propagate import Propagator, ScenarioResult, build_propagator, run_scenario
 from coreatlas.errors import NotFoundError
 from coreatlas.model.policy import get_policy, policies, policy_scenario, third_country_exposure
 from coreatlas.model.scenario import Scenario
+from coreatlas.model.spec import CodeList
 from coreatlas.model.techmap import TechMap
+from coreatlas.services.indicators import ReportResult
+from coreatlas.services.inputs import load_map, map_provenance
+from coreatlas.services.protocol import Progress, Provenance, Result, use_case
+from coreatlas.services.requests import MapRequest
 
 __all__ = [
-    "policy_scenario",
     "OpenRanComparison",
+    "OpenRanRequest",
+    "OpenRanResult",
+    "PoliciesRequest",
+    "PoliciesResult",
     "PolicyImpact",
+    "PolicyRequest",
+    "PolicyResult",
     "bundle_counterparts",
     "list_policies",
     "open_ran_comparison",
+    "openran",
+    "policies_of",
+    "policy",
     "policy_impact",
+    "policy_scenario",
 ]
+
+TELECOM = "telecom-ran"
 
 
 def _record(policy) -> dict:
@@ -45,14 +67,21 @@ class PolicyImpact:
     def to_records(self) -> dict:
         return {"policy": self.policy, "outputs": self.result.outputs(), "third_countries": self.third_countries.to_dict("records")}
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.result.to_frame()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"availability": self.to_frame(), "third_countries": self.third_countries}
+
 
 def policy_impact(tm: TechMap, policy_id: str, country: str | None = None) -> PolicyImpact:
     """Apply one policy: availability of every node, and the capacity that each country
     with an exposure record would have to replace (only ``country``, if given)."""
-    policy = get_policy(tm, policy_id)
+    policy = get_policy(tm, policy_id)  # the CLI's POLICY_ID argument has no flag to name
     if country is not None and country not in set(tm.annex["country_exposure"]["country"]):
         known = ", ".join(sorted(set(tm.annex["country_exposure"]["country"]))) or "none in this dataset"
-        raise NotFoundError(f"no exposure record for country '{country}' in {tm.meta.name}; countries with records: {known}")
+        raise NotFoundError(f"no exposure record for country '{country}' in {tm.meta.name}; countries with records: {known}",
+                            field="country")  # fmt: skip
     result = run_scenario(tm, policy_scenario(tm, [policy_id]))
     return PolicyImpact(_record(policy), result, third_country_exposure(tm, policy, country))
 
@@ -76,6 +105,11 @@ class OpenRanComparison:
 
     def to_records(self) -> list[dict]:
         return list(self.rows)
+
+
+def exclusion_scenarios(tm: TechMap) -> list[Scenario]:
+    """One scenario per ``exclude`` policy of the dataset, named after the policy."""
+    return [policy_scenario(tm, [p.policy_id], p.name) for p in policies(tm).values() if p.kind == "exclude"]
 
 
 def _vendors_left(prop: Propagator, atom_factor: np.ndarray, node: int) -> int:
@@ -110,9 +144,81 @@ def open_ran_comparison(tm: TechMap, scenarios: list[Scenario] | None = None) ->
     if not pairs:
         raise NotFoundError(f"{tm.meta.name} has no proprietary/open pair (a node that bundles components and an output that uses them)")
     if scenarios is None:
-        chosen = [p for p in policies(tm).values() if p.kind == "exclude"]
-        scenarios = [policy_scenario(tm, [p.policy_id], p.name) for p in chosen]
-    prop = Propagator(tm)
+        scenarios = exclusion_scenarios(tm)
+    prop = build_propagator(tm)
     factors = prop.run_evaluation(scenarios).atom_factor  # one batched pass for the vendor counts
     rows = (_comparison_row(tm, prop, s, factors[:, k], pair) for pair in pairs for k, s in enumerate(scenarios))
     return OpenRanComparison(tuple(rows))
+
+
+# ---- use cases -----------------------------------------------------------------------------
+class PoliciesRequest(MapRequest):
+    """The trusted-vendor policies of a dataset."""
+
+    data: str = pydantic.Field(TELECOM, min_length=1, description="Built-in dataset, folder, or a+b combination.")
+
+
+@dataclass(frozen=True, eq=False)
+class PoliciesResult(Result):
+    dataset: str
+    rows: tuple[dict, ...]
+    provenance: Provenance
+    table_name = "policies"
+
+    def payload(self) -> dict:
+        return {"dataset": self.dataset, "rows": list(self.rows)}
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(list(self.rows), columns=["policy_id", "name", "kind", "providers", "bloc", "nodes", "year", "source", "note"])
+        return frame.assign(providers=frame["providers"].map(";".join), nodes=frame["nodes"].map(";".join))
+
+
+@use_case("policies", PoliciesRequest)
+def policies_of(request: PoliciesRequest, progress: Progress = None) -> PoliciesResult:
+    tm = load_map(request.data)
+    return PoliciesResult(tm.meta.name, tuple(list_policies(tm)), map_provenance(tm, request))
+
+
+class PolicyRequest(PoliciesRequest):
+    """Apply one policy to the map and to third countries' installed base."""
+
+    policy_id: str = pydantic.Field(min_length=1, description="Policy id of the dataset's policies.csv.")
+    country: str | None = pydantic.Field(None, description="Only this third country's exposure record (alpha-3).")
+
+
+class PolicyResult(ReportResult[PolicyImpact]):
+    table_name = "outputs"
+
+    @property
+    def impact(self) -> PolicyImpact:
+        return self.report
+
+
+@use_case("policy", PolicyRequest)
+def policy(request: PolicyRequest, progress: Progress = None) -> PolicyResult:
+    tm = load_map(request.data)
+    return PolicyResult(policy_impact(tm, request.policy_id, request.country), map_provenance(tm, request))
+
+
+class OpenRanRequest(PoliciesRequest):
+    """Open RAN vs proprietary RAN under vendor bans (default: every exclusion policy)."""
+
+    policies: CodeList = pydantic.Field((), description="Compare under these policies (default: every exclusion policy).")
+
+
+class OpenRanResult(ReportResult[OpenRanComparison]):
+    table_name = "openran"
+
+    @property
+    def comparison(self) -> OpenRanComparison:
+        return self.report
+
+    def payload(self) -> dict:
+        return {"rows": self.report.to_records()}
+
+
+@use_case("openran", OpenRanRequest)
+def openran(request: OpenRanRequest, progress: Progress = None) -> OpenRanResult:
+    tm = load_map(request.data)
+    scenarios = [policy_scenario(tm, [p], field=f"policies[{i}]") for i, p in enumerate(request.policies)] or None
+    return OpenRanResult(open_ran_comparison(tm, scenarios), map_provenance(tm, request))

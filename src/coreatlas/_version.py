@@ -1,0 +1,3 @@
+"""The version of CoRe Atlas (one place; every layer may read it)."""
+
+__version__ = "0.1.0"
