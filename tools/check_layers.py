@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-RANK = {"_version": 0, "errors": 0, "model": 1, "analysis": 2, "io": 3, "store": 3, "render": 4, "services": 5, "cli": 6, "api": 6, "web": 6}
-FRONT_ENDS = {"cli", "api", "web"}
+RANK = {"_version": 0, "errors": 0, "model": 1, "analysis": 2, "io": 3, "store": 3, "render": 4, "services": 5, "cli": 6, "api": 6, "web": 6, "client": 6}
+FRONT_ENDS = {"cli", "api", "web", "client"}
 FRONT_END_MAY_IMPORT = {"services", "model", "errors", "_version"}
 EXEMPT = {"coreatlas", "datasets"}  # the package facade (quick start for notebooks) and data
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "ERROR_TABLE",
+    "AuthError",
     "CoreAtlasError",
     "DataSourceError",
+    "ForbiddenError",
     "InfeasibleError",
     "LimitError",
     "NotFoundError",
@@ -144,11 +146,20 @@ class InfeasibleError(CoreAtlasError, code="infeasible", exit_code=3, http_statu
     """The request is well formed but has no solution (an infeasible or unbounded program)."""
 
 
+class AuthError(CoreAtlasError, code="unauthorized", exit_code=4, http_status=401):
+    """No valid credentials: a missing, unknown, expired or revoked token or session."""
+
+
+class ForbiddenError(CoreAtlasError, code="forbidden", exit_code=4, http_status=403):
+    """The caller is known but its role or token scope does not allow this."""
+
+
 #: Each error class: (code, exit code, HTTP status). Front ends take both numbers from here.
 ERROR_TABLE: dict[type[CoreAtlasError], tuple[str, int, int]] = {
     cls: (cls.code, cls.exit_code, cls.http_status)
-    for cls in (CoreAtlasError, ValidationError, RequestError, DataSourceError, ScenarioError, NotFoundError, LimitError, InfeasibleError)
-}
+    for cls in (CoreAtlasError, ValidationError, RequestError, DataSourceError, ScenarioError, NotFoundError, LimitError, InfeasibleError,
+                AuthError, ForbiddenError)
+}  # fmt: skip
 
 
 def error_envelope(exc: CoreAtlasError) -> dict:
