@@ -1,11 +1,12 @@
-# CoRe Atlas: `make demo` runs the main job on the built-in data; `make test` runs the suite.
+# CoRe Atlas: `make demo` runs the main job on the built-in data; `make test` runs the suite;
+# `make serve` starts the server on its embedded database (./coreatlas-data).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/coreatlas demo
 
+serve: $(STAMP)
+	$(BIN)/coreatlas serve
+
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -34,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dynamics.py
 	$(BIN)/python benchmarks/bench_risk.py
 	$(BIN)/python benchmarks/bench_ario.py
+	$(BIN)/python benchmarks/bench_demo.py
 
 clean:
 	rm -rf $(VENV) coreatlas-report .pytest_cache .hypothesis

@@ -5,7 +5,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import pytest  # noqa: E402
 
-SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
+from shared_data import SHARED  # noqa: E402, F401  (tests import it from shared_data: two conftest modules exist)
 
 
 def shared_folder(name: str, marker: str, what: str) -> pathlib.Path:

@@ -170,10 +170,20 @@ def test_every_command_has_a_parity_case_and_json():
 
     root = typer.main.get_command(app)
     parity = "\n".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_parity_*.py"))
-    missing = [" ".join(path) for path in _command_paths(root) if ("(" + ", ".join(f'"{p}"' for p in path)) not in parity]
+    paths = [p for p in _command_paths(root) if not _runs_the_server(root, p)]
+    assert len(paths) >= 21
+    missing = [" ".join(path) for path in paths if ("(" + ", ".join(f'"{p}"' for p in path)) not in parity]
     assert missing == []
-    lacking_json = [" ".join(p) for p in _command_paths(root) if "--json" not in _params(root, p)]
+    lacking_json = [" ".join(p) for p in paths if "--json" not in _params(root, p)]
     assert lacking_json == []
+
+
+def _runs_the_server(root, path) -> bool:
+    """``serve``, ``worker`` and ``admin ...`` print no result: the server's twin is its API."""
+    command = root
+    for name in path:
+        command = command.commands[name]
+    return command.callback.__module__ == "coreatlas.cli.server"
 
 
 def _params(root, path) -> list[str]:

@@ -4,6 +4,7 @@ combining datasets and indicators, on tiny maps worked out by hand."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -150,8 +151,11 @@ def test_third_country_capacity_to_replace():
     tm = policy_map()
     rows = third_country_exposure(tm, get_policy(tm, "ban_b")).set_index("country")
     assert rows.loc["DEU", ["to_replace", "to_replace_low", "to_replace_high"]].tolist() == [0.59, 0.5, 0.6]
-    # FRA's record lumps a and b together: only the high end counts it
-    assert rows.loc["FRA", ["to_replace", "to_replace_low", "to_replace_high"]].tolist() == [0.0, 0.0, 0.3]
+    # FRA's record lumps a and b together: the split is unknown, so no central figure (issue 12:
+    # it used to read 0.0), and the range runs from 0 to the record's share
+    assert pd.isna(rows.loc["FRA", "to_replace"]) and rows.loc["FRA", "split"] == "unknown"
+    assert rows.loc["FRA", ["to_replace_low", "to_replace_high"]].tolist() == [0.0, 0.3]
+    assert rows.loc["DEU", "split"] == "known"
 
 
 def test_open_ran_comparison_pairs_the_bundle_with_its_open_counterpart():

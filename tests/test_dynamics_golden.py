@@ -9,9 +9,9 @@ import shlex
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from coreatlas.analysis.dynamics import DynamicsParams, run
 from coreatlas.io.firmdata import read_network_files, read_shocks
+from shared_data import SHARED
 
 RULES = {0: "proportional", 1: "final-demand-last", 2: "priority", 3: "priority-final-demand-last"}
 LAWS = {0: "linear", 1: "uniform", 2: "immediate", 3: "renewal", 4: "exponential", 5: "damped"}

@@ -128,8 +128,9 @@ def test_firm_removal_splits_country_share(firm_map):
     assert avail(firm_map, Scenario(remove_countries=("TWN",)))["f"] == approx(0.4)
     # tsmc at half capacity: 0.25 + 0.1 + 0.4 = 0.75
     assert avail(firm_map, Scenario(capacity={"tsmc": 0.5}))["f"] == approx(0.75)
-    # unknown firm id: nothing changes
-    assert avail(firm_map, Scenario(remove_firms=("nobody",)))["f"] == approx(1.0)
+    # unknown firm id: an error (issue 12: it used to change nothing, silently)
+    with pytest.raises(ScenarioError, match="unknown firm 'nobody'"):
+        avail(firm_map, Scenario(remove_firms=("nobody",)))
 
 
 def test_firm_only_node_by_site():

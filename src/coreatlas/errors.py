@@ -29,6 +29,7 @@ __all__ = [
     "RequestError",
     "ScenarioError",
     "ValidationError",
+    "WriteError",
     "error_envelope",
 ]
 
@@ -128,6 +129,11 @@ class RequestError(ValidationError, ValueError, code="invalid_request"):
 
 class DataSourceError(CoreAtlasError, code="data_source"):
     """A data source cannot be found, read or recognised, or a result cannot be written."""
+
+
+class WriteError(DataSourceError, OSError):
+    """A result cannot be written (a full disk, no permission). It is an :class:`OSError` too,
+    so that Python callers catching that keep working."""
 
 
 class ScenarioError(CoreAtlasError, code="invalid_scenario", http_status=422):

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coreatlas.analysis.propagate import VARIANT_RULES, build_propagator
 from coreatlas.analysis.supply import UNATTRIBUTED
+from coreatlas.errors import ScenarioError
 from coreatlas.model.scenario import ExportControl, Scenario
 from coreatlas.model.techmap import TechMap
 from coreatlas.model.validate import validate
@@ -207,12 +209,14 @@ def test_nothing_removed_gives_one(case, variants):
         Scenario(),
         Scenario(capacity={code: 1.0 for code in case.codes + case.firms}),
         Scenario(export_control=ExportControl((), case.codes[0])),
-        Scenario(remove_firms=("no_such_firm",)),
     ]
     result = build_propagator(case.tm, variants=variants).run_evaluation(untouched)
     direct, x = result.direct, result.available
     np.testing.assert_array_equal(x, 1.0)
     np.testing.assert_array_equal(direct, 1.0)
+    # an unknown firm is no longer "nothing removed" but an error (issue 12: no silent nonsense)
+    with pytest.raises(ScenarioError, match="unknown firm 'no_such_firm'"):
+        build_propagator(case.tm, variants=variants).run_evaluation([Scenario(remove_firms=("no_such_firm",))])
 
 
 @SETTINGS

@@ -26,13 +26,30 @@ import pandas as pd
 import scipy.sparse as sp
 from numba import njit, prange
 
-from coreatlas.errors import ValidationError
+from coreatlas.errors import LimitError, RequestError, ValidationError
 from coreatlas.model.mrio import ARIO_EVENT_KINDS, MrioTable
 
-__all__ = ["ArioEvent", "ArioParams", "ArioResult", "ario_model", "run_ario"]
+__all__ = ["MAX_DAILY_VALUES", "MAX_DAYS", "ArioEvent", "ArioParams", "ArioResult", "ario_model", "check_run_size", "run_ario"]
 
 TECHNOLOGY_THRESHOLD = 1e-5  # BoARIO: inputs below this share of daily output do not bind
 ARBITRARY_DECIMALS = 6  # BoARIO rounds arbitrary capacity losses to 6 decimals while recovering
+MAX_DAYS = 36_500  # a run covers at most a hundred years
+MAX_DAILY_VALUES = 20_000_000  # days x industries of daily production a run keeps (160 MB)
+
+
+def check_run_size(days: int, industries: int) -> None:
+    """Refuse a run of fewer than one day, or one past :data:`MAX_DAYS` or :data:`MAX_DAILY_VALUES`
+    (the daily production of every industry is kept: ``8 days industries`` bytes)."""
+    if days < 1:
+        raise RequestError(f"days: must be at least 1, not {days}", field="days")
+    if days > MAX_DAYS:
+        raise LimitError(f"days: {days:,} days is above the limit of {MAX_DAYS:,} days (a hundred years)", field="days")
+    if days * industries > MAX_DAILY_VALUES:
+        raise LimitError(
+            f"days: {days:,} days x {industries:,} industries is {days * industries:,} daily values, above the limit of "
+            f"{MAX_DAILY_VALUES:,}; simulate at most {MAX_DAILY_VALUES // industries:,} days or aggregate the table",
+            field="days",
+        )
 
 
 @dataclass(frozen=True)
@@ -324,8 +341,9 @@ def run_ario(
     progress: Callable[[int, int], None] | None = None,
 ) -> ArioResult:  # fmt: skip
     """Simulate ``days`` days (BoARIO's days 0..days-1); production recorded after each day."""
+    n = (table.table if isinstance(table, ArioModel) else table).n_industries
+    check_run_size(days, n)
     model = table if isinstance(table, ArioModel) else ario_model(table, params)
-    n = model.table.n_industries
     for e in events:
         if min(e.industries, default=0) < 0 or max(e.industries, default=0) >= n:
             raise ValidationError(f"event industry index out of range 0..{n - 1}")

@@ -27,6 +27,7 @@ concentration measure as a numbers-equivalent", Rev. Econ. Stat. 51 (1969).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,50 +211,61 @@ def _ranges(
     return (*span(in_bloc, bloc_lo, bloc_hi), *span(top, top_lo, top_hi))
 
 
-def exposure(tm: TechMap, bloc: tuple[str, ...] = ("USA", "JPN"), *, attribution: str = "hq") -> ExposureTable:
-    """Exposure metrics for every node of ``tm`` (see the module docstring)."""
+def exposure(tm: TechMap, bloc: str | Sequence[str] = ("USA", "JPN"), *, attribution: str = "hq") -> ExposureTable:
+    """Exposure metrics for every node of ``tm`` (see the module docstring).
+
+    ``bloc`` is a bloc name of the map (``core``), comma-separated codes or a list of codes,
+    resolved by :meth:`TechMap.resolve_bloc` (an unknown name or code raises)."""
+    bloc = tm.resolve_bloc(bloc, field="bloc", error=RequestError)
     m = share_matrices(tm, build_supply(tm, attribution))
-    bloc_lo, bloc_hi, top_lo, top_hi = _ranges(tm, m, bloc, attribution)
     named = m.country * m.named_code
-    concentration = hhi(named)
-    to_75 = countries_to_reach(named)
-    in_bloc = m.country @ bloc_mask(tm, m.codes, bloc)
-    in_bloc_high = m.country @ bloc_mask(tm, m.codes, bloc, any_member=True)
-    firms_named = m.firm * m.named_firm
-    qualitative, years = _qualitative_lists(tm), _years(tm)
-    records = []
-    for i, node_id in enumerate(tm.node_ids):
-        has = m.basis[i] != "none"
-        shares = _named(m.country, m.named_code, m.codes, i)
-        firm_shares = _named(m.firm, m.named_firm, m.firms, i)
-        top = next(iter(shares.items()), (None, None))
-        top_firm = next(iter(firm_shares.items()), (None, None))
-        records.append(
-            {
-                "node_id": node_id,
-                "node_name": tm.node_names[node_id],
-                "kind": tm.nodes.at[i, "kind"],
-                "basis": m.basis[i],
-                "hhi": float(concentration[i]) if has else None,
-                "effective_suppliers": float(1.0 / concentration[i]) if has and concentration[i] > 0 else None,
-                "countries_to_75": int(to_75[i]) if has and to_75[i] > 0 else None,
-                "bloc_share": float(in_bloc[i]) if has else None,
-                "bloc_share_high": float(in_bloc_high[i]) if has else None,
-                "bloc_share_range": (float(bloc_lo[i]), float(bloc_hi[i])) if has else None,
-                "residual_share": float(m.country[i].sum() - named[i].sum()) if has else None,
-                "top_country": top[0],
-                "top_country_share": top[1],
-                "top_country_share_range": (float(top_lo[i]), float(top_hi[i])) if top[0] is not None else None,
-                "top_firm": top_firm[0],
-                "top_firm_share": top_firm[1],
-                "firm_hhi": float(hhi(firms_named[i : i + 1])[0]) if firm_shares else None,
-                "shares": shares,
-                "firm_shares": firm_shares,
-                "qualitative": qualitative.get(node_id, []) if not has else [],
-                "years": years.get(node_id, []),
-            }
-        )
-    return ExposureTable(tuple(records), tuple(bloc), attribution)
+    per_node = {
+        "ranges": _ranges(tm, m, bloc, attribution),
+        "named": named,
+        "hhi": hhi(named),
+        "to_75": countries_to_reach(named),
+        "in_bloc": m.country @ bloc_mask(tm, m.codes, bloc),
+        "in_bloc_high": m.country @ bloc_mask(tm, m.codes, bloc, any_member=True),
+        "firms_named": m.firm * m.named_firm,
+        "qualitative": _qualitative_lists(tm),
+        "years": _years(tm),
+    }
+    records = tuple(_record(tm, m, per_node, i, node_id) for i, node_id in enumerate(tm.node_ids))
+    return ExposureTable(records, tuple(bloc), attribution)
+
+
+def _record(tm: TechMap, m: ShareMatrices, a: dict, i: int, node_id: str) -> dict:
+    """The exposure record of node ``i`` from the per-node arrays ``a`` of :func:`exposure`."""
+    has = m.basis[i] != "none"
+    bloc_lo, bloc_hi, top_lo, top_hi = a["ranges"]
+    concentration = a["hhi"]
+    shares = _named(m.country, m.named_code, m.codes, i)
+    firm_shares = _named(m.firm, m.named_firm, m.firms, i)
+    top = next(iter(shares.items()), (None, None))
+    top_firm = next(iter(firm_shares.items()), (None, None))
+    return {
+        "node_id": node_id,
+        "node_name": tm.node_names[node_id],
+        "kind": tm.nodes.at[i, "kind"],
+        "basis": m.basis[i],
+        "hhi": float(concentration[i]) if has else None,
+        "effective_suppliers": float(1.0 / concentration[i]) if has and concentration[i] > 0 else None,
+        "countries_to_75": int(a["to_75"][i]) if has and a["to_75"][i] > 0 else None,
+        "bloc_share": float(a["in_bloc"][i]) if has else None,
+        "bloc_share_high": float(a["in_bloc_high"][i]) if has else None,
+        "bloc_share_range": (float(bloc_lo[i]), float(bloc_hi[i])) if has else None,
+        "residual_share": float(m.country[i].sum() - a["named"][i].sum()) if has else None,
+        "top_country": top[0],
+        "top_country_share": top[1],
+        "top_country_share_range": (float(top_lo[i]), float(top_hi[i])) if top[0] is not None else None,
+        "top_firm": top_firm[0],
+        "top_firm_share": top_firm[1],
+        "firm_hhi": float(hhi(a["firms_named"][i : i + 1])[0]) if firm_shares else None,
+        "shares": shares,
+        "firm_shares": firm_shares,
+        "qualitative": a["qualitative"].get(node_id, []) if not has else [],
+        "years": a["years"].get(node_id, []),
+    }
 
 
 @dataclass(frozen=True)
@@ -294,15 +306,16 @@ def chokepoints(tm: TechMap, threshold: float = 0.9, by: str = "country", *, att
     return sorted(found, key=lambda cp: (-cp.share, cp.node_id))
 
 
-def leverage(tm: TechMap, bloc: tuple[str, ...], threshold: float = 0.9, *, attribution: str = "hq") -> list[dict]:
-    """Nodes where ``bloc`` holds at least ``threshold``: where its export control would bite."""
+def leverage(tm: TechMap, bloc: str | Sequence[str], threshold: float = 0.9, *, attribution: str = "hq") -> list[dict]:
+    """Nodes where ``bloc`` (as in :func:`exposure`) holds at least ``threshold``: where its export control would bite."""
     table = exposure(tm, bloc, attribution=attribution)
     hits = [r for r in table.records if r["bloc_share"] is not None and r["bloc_share"] >= threshold - 1e-9]
     return sorted(hits, key=lambda r: (-r["bloc_share"], r["node_id"]))
 
 
-def bloc_shares(tm: TechMap, blocs: dict[str, tuple[str, ...]], *, attribution: str = "hq") -> pd.DataFrame:
-    """Share of each bloc (columns) per node with figures (rows, indexed by node id)."""
+def bloc_shares(tm: TechMap, blocs: dict[str, str | Sequence[str]], *, attribution: str = "hq") -> pd.DataFrame:
+    """Share of each bloc (columns; each as in :func:`exposure`) per node with figures (rows, indexed by node id)."""
+    blocs = {name: tm.resolve_bloc(codes, field=f"blocs.{name}", error=RequestError) for name, codes in blocs.items()}
     m = share_matrices(tm, build_supply(tm, attribution))
     has = m.basis != "none"
     columns = {name: (m.country @ bloc_mask(tm, m.codes, codes))[has] for name, codes in blocs.items()}

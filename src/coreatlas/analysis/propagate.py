@@ -38,6 +38,7 @@ inventories, Hallegatte 2008): it is monotone in the shock and lies in [0, 1].
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -170,9 +171,21 @@ def _level_bundles(level: Level, supply: Supply, pairs: tuple[np.ndarray, np.nda
     return Bundles(owner[edge_starts], atoms[starts], starts, in_level, pair_comp[in_level], edge_starts, comp)
 
 
+_ENGINES: dict[int, tuple[weakref.ref, dict]] = {}
+
+
 def build_propagator(tm: TechMap, *, attribution: str = "hq", variants: str = "pool") -> Propagator:
-    """The static engine of ``tm``: the one way every caller builds it."""
-    return Propagator(tm, attribution=attribution, variants=variants)
+    """The static engine of ``tm``: the one way every caller builds it. Maps are immutable, so
+    the engine of a map is built once per (attribution, variants) and kept while the map lives."""
+    ident = id(tm)
+    entry = _ENGINES.get(ident)
+    if entry is None or entry[0]() is not tm:
+        entry = (weakref.ref(tm, lambda _, engines=_ENGINES, key=ident: engines.pop(key, None)), {})
+        _ENGINES[ident] = entry
+    key = (attribution, variants)
+    if key not in entry[1]:
+        entry[1][key] = Propagator(tm, attribution=attribution, variants=variants)
+    return entry[1][key]
 
 
 class Propagator:
@@ -196,6 +209,7 @@ class Propagator:
         self._atoms = sp.csr_matrix((s.atom_share, (s.atom_node, np.arange(len(s.atom_share)))), shape=(s.n_nodes, len(s.atom_share)))
         self._totals = s.node_totals()
         self._levels = _levels(tm)
+        self.levels = self._levels  # nodes by topological level, inputs before the nodes that need them
         edges = _bundle_edges(tm)
         self.pair_atom, self.pair_comp = _bundle_pairs(s, *edges)
         self._bundles = [_level_bundles(level, s, (self.pair_atom, self.pair_comp), edges) for level in self._levels]
@@ -313,6 +327,7 @@ class Propagator:
         return codes[s.atom_code] | firms[s.atom_firm]
 
     def run_evaluation(self, scenarios: Sequence[Scenario]) -> Evaluation:
+        scenarios = [s.checked(self.tm) for s in scenarios]
         pairs = [self.factors(s) for s in scenarios]
         countries = np.column_stack([p[0] for p in pairs]) if pairs else np.ones((len(self.supply.codes), 0))
         firms = np.column_stack([p[1] for p in pairs]) if pairs else np.ones((len(self.supply.firms), 0))
@@ -353,6 +368,7 @@ class ScenarioResult:
     scenario: Scenario
     records: tuple[dict, ...]
     warnings: tuple[str, ...] = ()
+    output_ids: tuple[str, ...] | None = None  # the map's ultimate outputs (TechMap.outputs)
 
     def to_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(list(self.records))
@@ -364,7 +380,11 @@ class ScenarioResult:
         return list(self.records)
 
     def outputs(self) -> list[dict]:
-        return [r for r in self.records if r["kind"] == "output"]
+        """The records of the map's ultimate outputs (:attr:`TechMap.outputs`)."""
+        if self.output_ids is None:
+            return [r for r in self.records if r.get("output", r["kind"] == "output")]
+        ids = set(self.output_ids)
+        return [r for r in self.records if r["node_id"] in ids]
 
 
 def _binding_path(tm: TechMap, trace: Trace, node: int) -> list[dict]:
@@ -456,31 +476,61 @@ def scenario_range(prop: Propagator, scenario: Scenario, result: Evaluation) -> 
 def run_scenario(
     tm: TechMap, scenario: Scenario, *, attribution: str = "hq", variants: str = "pool", propagator: Propagator | None = None
 ) -> ScenarioResult:
-    """Availability of every node of ``tm`` under ``scenario``, with binding paths for outputs."""
+    """Availability of every node of ``tm`` under ``scenario``, with binding paths for outputs.
+
+    ``estimated`` marks a figure that rests on an assumption (:data:`ASSUMED_RULE`)."""
     prop = propagator or build_propagator(tm, attribution=attribution, variants=variants)
+    scenario = scenario.checked(tm)
     result = prop.run_evaluation([scenario])
-    s = prop.supply
-    atom_factor = result.atom_factor[:, 0]
-    trace = Trace(s, atom_factor, result.direct[:, 0], result.available[:, 0], prop.needs)
+    trace = Trace(prop.supply, result.atom_factor[:, 0], result.direct[:, 0], result.available[:, 0], prop.needs)
     low, high = scenario_range(prop, scenario, result)
-    cut_estimates = (s.atom_estimated & (atom_factor < 1)).astype(float)
-    estimated = np.bincount(s.atom_node, weights=cut_estimates, minlength=s.n_nodes) > 0
+    estimated = assumed_nodes(prop, trace)
     kinds = tm.nodes["kind"].to_numpy()
+    outputs = set(tm.outputs)
     records = tuple(
         {
             "node_id": node_id,
             "node_name": tm.node_names[node_id],
             "kind": kinds[i],
+            "output": node_id in outputs,
             "direct": float(trace.direct[i]),
             "available": float(trace.available[i]),
             "available_low": float(low[i]),
             "available_high": float(high[i]),
             "estimated": bool(estimated[i]),
-            "binding": _binding_path(tm, trace, i) if kinds[i] == "output" else [],
+            "binding": _binding_path(tm, trace, i) if node_id in outputs else [],
         }
         for i, node_id in enumerate(tm.node_ids)
     )
-    return ScenarioResult(scenario, records, tuple(_warnings(prop, scenario)))
+    return ScenarioResult(scenario, records, tuple(_warnings(prop, scenario)), tuple(tm.outputs))
+
+
+#: When a scenario's figure is marked ``estimated`` (assumed), in the words shown beside it.
+ASSUMED_RULE = (
+    "assumed: rests on an equal split, among a node's qualitative providers (no published share), of the market share "
+    "the figures leave; at this node or at an input, bundled component or variant that limits it"
+)
+
+
+def assumed_nodes(prop: Propagator, trace: Trace, eps: float = 1e-12) -> np.ndarray:
+    """Per node, whether its availability rests on an assumed split (:data:`ASSUMED_RULE`): an
+    estimated atom of its own was cut, or a needed node that rests on one lost something and
+    limits it (its availability is at most the node's, or it is a pooled variant)."""
+    s = prop.supply
+    cut = (s.atom_estimated & (trace.atom_factor < 1.0)).astype(float)
+    assumed = np.bincount(s.atom_node, weights=cut, minlength=s.n_nodes) > 0
+    pooled = set()
+    if prop.variants == "pool":
+        edges = prop.tm.edges("variant_of")
+        pooled = set(zip(edges["target_id"].map(prop.tm.node_index), edges["node_id"].map(prop.tm.node_index), strict=True))
+    available = trace.available
+    for level in prop.levels:
+        for node in level.nodes:
+            if assumed[node] or available[node] >= 1.0 - eps:
+                continue
+            assumed[node] = any(assumed[i] and available[i] < 1.0 - eps and (available[i] <= available[node] + eps or (node, i) in pooled)
+                                for i in trace.needs.get(int(node), ()))  # fmt: skip
+    return assumed
 
 
 def run_scenarios(tm: TechMap, scenarios: Sequence[Scenario], *, attribution: str = "hq", variants: str = "pool") -> pd.DataFrame:

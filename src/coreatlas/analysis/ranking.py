@@ -57,33 +57,59 @@ def _entities(prop: Propagator, kinds) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "id"])
 
 
-def _removal_matrix(prop: Propagator, entities: pd.DataFrame) -> np.ndarray:
-    """``(atoms, entities)`` factors: 0 where the entity's extraction removes the atom."""
+#: Bytes of one batch of dense ``(atoms or nodes, entities)`` factors: extraction sweeps run in
+#: batches of columns, so memory is ``O(BATCH_BYTES + atoms + entities)``, not ``O(atoms x entities)``.
+BATCH_BYTES = 32 * 2**20
+
+
+def _removal_matrix(prop: Propagator, entities: pd.DataFrame) -> sp.csc_matrix:
+    """``(atoms, entities)`` sparse: 1 where the entity's extraction removes the atom."""
     s, tm = prop.supply, prop.tm
-    atom_node_id = np.asarray(s.node_ids, dtype=object)[s.atom_node]
+    kinds, ids = entities["kind"].to_numpy(), entities["id"].to_numpy()
+    labels = {"node": (s.atom_node, list(s.node_ids)), "firm": (s.atom_firm, list(s.firms)), "country": (s.atom_code, list(s.codes))}
+    rows, cols = [], []
+    for kind, (atom_label, names) in labels.items():
+        chosen = np.flatnonzero(kinds == kind)
+        where = pd.Index(names).get_indexer(ids[chosen])
+        entity_of_label = np.full(len(names) + 1, -1)  # the last: an atom without this label (no firm)
+        entity_of_label[where[where >= 0]] = chosen[where >= 0]
+        column = entity_of_label[atom_label]
+        rows.append(np.flatnonzero(column >= 0))
+        cols.append(column[column >= 0])
     atom_code = np.asarray(s.codes, dtype=object)[s.atom_code]
-    atom_firm = np.asarray([*s.firms, None], dtype=object)[s.atom_firm]
-    hit = np.zeros((len(s.atom_share), len(entities)), dtype=bool)
-    for kind, labels in (("node", atom_node_id), ("firm", atom_firm), ("country", atom_code)):
-        chosen = np.flatnonzero(entities["kind"].to_numpy() == kind)
-        hit[:, chosen] = labels[:, None] == entities["id"].to_numpy()[chosen][None, :]
-    for j in np.flatnonzero(entities["kind"].to_numpy() == "region"):
-        hit[:, j] = np.isin(atom_code, list(tm.with_regions((entities["id"].iat[j],), members_of_named=True)))
-    return np.where(hit, 0.0, 1.0)
+    for j in np.flatnonzero(kinds == "region"):
+        hit = np.flatnonzero(np.isin(atom_code, list(tm.with_regions((ids[j],), members_of_named=True))))
+        rows.append(hit)
+        cols.append(np.full(hit.size, j))
+    row, col = (np.concatenate(rows), np.concatenate(cols)) if rows else (np.zeros(0, int), np.zeros(0, int))
+    return sp.csc_matrix((np.ones(row.size), (row, col)), shape=(len(s.atom_share), len(entities)))
+
+
+def batched_output_losses(prop: Propagator, removed: sp.csc_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``removed`` (atoms x columns, 1 = the atom is gone): ``(loss, lost)``, the
+    weighted loss of the ultimate outputs and the ``(outputs, columns)`` loss of each. Columns run in batches
+    of at most :data:`BATCH_BYTES` of dense factors; ``lost`` itself is ``outputs x columns``."""
+    outputs, weights = output_weights(prop)
+    atoms, count = removed.shape
+    batch = max(1, BATCH_BYTES // (8 * max(atoms, prop.supply.n_nodes, 1)))
+    lost = np.zeros((outputs.size, count))
+    for start in range(0, count, batch):
+        factors = 1.0 - removed[:, start : start + batch].toarray()
+        lost[:, start : start + batch] = 1.0 - prop.evaluate_atoms(factors).available[outputs]
+    return weights @ lost, lost
 
 
 def extraction_sweep(prop: Propagator, kinds=ENTITY_KINDS) -> pd.DataFrame:
-    """Output loss when each node, firm, country or region is removed (one batched run)."""
+    """Output loss when each node, firm, country or region is removed (batched static runs;
+    time ``O(entities x (atoms + relations))``, memory ``O(outputs x entities)`` beyond the map)."""
     entities = _entities(prop, kinds)
     s = prop.supply
-    count = len(entities)
-    evaluation = prop.evaluate_atoms(_removal_matrix(prop, entities))
-    outputs, weights = output_weights(prop)
-    lost = 1.0 - evaluation.available[outputs]
+    outputs, _ = output_weights(prop)
+    loss, lost = batched_output_losses(prop, _removal_matrix(prop, entities))
     frame = entities.copy()
-    frame["output_loss"] = weights @ lost if outputs.size else 0.0
+    frame["output_loss"] = loss if outputs.size else 0.0
     frame["outputs_cut_off"] = (lost >= 1.0 - 1e-12).sum(axis=0) if outputs.size else 0
-    worst = lost.argmax(axis=0) if outputs.size else np.zeros(count, dtype=int)
+    worst = lost.argmax(axis=0) if outputs.size else np.zeros(len(entities), dtype=int)
     frame["worst_output"] = np.asarray(s.node_ids, dtype=object)[outputs][worst] if outputs.size else None
     frame["worst_output_loss"] = lost.max(axis=0) if outputs.size else 0.0
     return frame.sort_values(["output_loss", "kind", "id"], ascending=[False, True, True], ignore_index=True)
@@ -127,17 +153,17 @@ def firm_risk_network(
     )  # fmt: skip
 
 
-def _dynamic_losses(net: FirmNetwork, ttr_days: np.ndarray, after_days: int, progress) -> np.ndarray:
-    """Total production loss when each firm is down for its TTR (then back), over TTR + after;
-    ``progress(done, n_firms)`` after each run."""
-    losses = np.zeros(net.n_firms)
+def _dynamic_losses(net: FirmNetwork, ttr_days: np.ndarray, after_days: int, firms: np.ndarray, progress) -> np.ndarray:
+    """Total production loss when each of ``firms`` is down for its TTR (then back), over TTR +
+    after (NaN for the others); ``progress(done, len(firms))`` after each run."""
+    losses = np.full(net.n_firms, np.nan)
     params = DynamicsParams()
-    for firm in range(net.n_firms):  # one simulation per firm: a sweep of runs, not a hot path
+    for done, firm in enumerate(firms, start=1):  # one simulation per firm: a sweep of runs, not a hot path
         days = int(ttr_days[firm])
-        result = run(net, Shocks.of([firm], 1.0, 0, days), days + after_days, params)
+        result = run(net, Shocks.of([int(firm)], 1.0, 0, days), days + after_days, params)
         losses[firm] = result.losses().total
         if progress is not None:
-            progress(firm + 1, net.n_firms)
+            progress(done, firms.size)
     return losses
 
 
@@ -145,32 +171,49 @@ def _dynamic_losses(net: FirmNetwork, ttr_days: np.ndarray, after_days: int, pro
 class Ranking:
     table: pd.DataFrame
     agreement: pd.DataFrame
+    firms: int  # firms of the compiled map; ``table`` holds the ``compared`` of them
+    compared: int
+
+
+def _static_losses(prop: Propagator, atoms: np.ndarray) -> np.ndarray:
+    """Static output loss when each firm (its supply atom; -1: a stand-in, NaN) is extracted."""
+    real = np.flatnonzero(atoms >= 0)
+    removed = sp.csc_matrix((np.ones(real.size), (atoms[real], real)), shape=(len(prop.supply.atom_share), atoms.size))
+    static = batched_output_losses(prop, removed)[0]
+    static[atoms < 0] = np.nan  # a node's stand-in firm (no provider data) has no share to extract
+    return static
+
+
+def _compared(static: np.ndarray, compare: int | None) -> np.ndarray:
+    """The ``compare`` firms with the largest static loss (stand-ins last), in firm order."""
+    if compare is None or compare >= static.size:
+        return np.arange(static.size)
+    order = np.lexsort((np.arange(static.size), -np.nan_to_num(static, nan=-np.inf)))
+    return np.sort(order[:compare])
 
 
 def ranking_table(
-    prop: Propagator, compiled: MapFirms, *, ttr_days: float = 30.0, after_days: int = 60, progress: Callable | None = None, **assumptions
-) -> Ranking:
+    prop: Propagator, compiled: MapFirms, *, ttr_days: float = 30.0, after_days: int = 60, compare: int | None = None,
+    progress: Callable | None = None, **assumptions,
+) -> Ranking:  # fmt: skip
     """Per firm of a compiled map (a provider at a node): static extraction loss, PI / TTS /
     REI at ``ttr_days``, and the dynamic engine's loss; ranks and their Spearman agreement.
-    ``progress(done, total)``: a TTR solve, then a simulation, per firm (``total`` twice the firms)."""
+    The TTR programs and simulations run for the ``compare`` firms of largest static loss
+    (default all): time ``O(firms x relations + compare x (LP + simulation))``.
+    ``progress(done, total)``: a TTR solve, then a simulation, per compared firm (``total`` twice)."""
     net = compiled.network
-    atoms = compiled.firm_atom  # -1: a node's stand-in firm
-    factors = np.ones((len(prop.supply.atom_share), net.n_firms))
-    real = np.flatnonzero(atoms >= 0)
-    factors[atoms[real], real] = 0.0
-    evaluation = prop.evaluate_atoms(factors)
-    outputs, weights = output_weights(prop)
-    static = weights @ (1.0 - evaluation.available[outputs])
-    static[atoms < 0] = np.nan  # a node's stand-in firm (no provider data) has no share to extract
-    total = 2 * net.n_firms
+    static = _static_losses(prop, compiled.firm_atom)
+    chosen = _compared(static, compare)
+    total = 2 * chosen.size
     step = (lambda offset: lambda done, _: progress(offset + done, total)) if progress is not None else (lambda offset: None)  # noqa: E731
-    risk = risk_table(firm_risk_network(net, ttr_days=ttr_days, **assumptions), progress=step(0))
-    dynamic = _dynamic_losses(net, risk.net.ttr_days, after_days, step(net.n_firms))
+    risk = risk_table(firm_risk_network(net, ttr_days=ttr_days, **assumptions), nodes=chosen, progress=step(0))
+    dynamic = _dynamic_losses(net, risk.net.ttr_days, after_days, chosen, step(chosen.size))
     table = pd.DataFrame(
         {"firm": net.firm_ids, "region": risk.net.country, "static_loss": static, "pi": risk.pi, "rei": risk.rei,
          "tts_days": risk.tts_days, "ttr_exceeds_tts": risk.critical, "dynamic_loss": dynamic}
-    )  # fmt: skip
+    ).iloc[chosen].reset_index(drop=True)  # fmt: skip
     for column in ("static_loss", "pi", "dynamic_loss"):
         table[f"rank_{column}"] = table[column].rank(ascending=False, method="min", na_option="bottom").astype(int)
     ranks = table[["rank_static_loss", "rank_pi", "rank_dynamic_loss"]]
-    return Ranking(table.sort_values(["rank_pi", "rank_static_loss"], ignore_index=True), ranks.corr(method="spearman"))
+    ordered = table.sort_values(["rank_pi", "rank_static_loss"], ignore_index=True)
+    return Ranking(ordered, ranks.corr(method="spearman"), net.n_firms, int(chosen.size))

@@ -162,8 +162,8 @@ class RiskTable:
 
     @property
     def rei(self) -> np.ndarray:
-        top = self.pi.max(initial=0.0)
-        return self.pi / top if top > 0 else np.zeros_like(self.pi)
+        top = np.nanmax(self.pi, initial=0.0)  # nodes not solved are NaN
+        return self.pi / top if top > 0 else np.where(np.isnan(self.pi), np.nan, 0.0)
 
     @property
     def critical(self) -> np.ndarray:

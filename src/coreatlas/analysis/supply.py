@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 
 from coreatlas.errors import RequestError
-from coreatlas.model.techmap import TechMap
+from coreatlas.model.techmap import UNATTRIBUTED, TechMap
 
 __all__ = ["ATTRIBUTIONS", "UNATTRIBUTED", "Supply", "build_supply"]
 
-UNATTRIBUTED = "(unattributed)"
 ATTRIBUTIONS = ("hq", "site")
 COUNTRY_LEVEL = ("country", "region", "residual")
 

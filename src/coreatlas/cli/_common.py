@@ -9,6 +9,7 @@ the tables as CSV, the charts as PNG and Vega-Lite JSON).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -32,6 +33,7 @@ __all__ = [
     "Column",
     "CsvOption",
     "DataOption",
+    "ForceOption",
     "JsonOption",
     "OutOption",
     "emit",
@@ -41,6 +43,7 @@ __all__ = [
     "out",
     "pct",
     "pct_range",
+    "precheck",
     "print_table",
     "register_flags",
     "progress_bar",
@@ -67,6 +70,9 @@ CsvOption = Annotated[bool, typer.Option("--csv", help="Print the result's table
 OutOption = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Save the result: FILE.json, FILE.csv or FILE.parquet, or any other path as a result folder."),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Let --out replace a non-empty folder that holds no earlier CoRe Atlas result.")
 ]
 AttributionOption = Annotated[str, typer.Option(help="Attribute firms to their headquarters country (hq) or production site (site).")]
 
@@ -145,38 +151,86 @@ def _fail(exc: CoreAtlasError, group: str | None = None) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+#: Errors writing to standard output that are the reader's doing, not a bug: a closed pipe, a full disk.
+STDOUT_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """A closed or full standard output: one line on stderr, exit 2, and no second error when
+    Python flushes the dead stream at exit."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    err.print(f"[bold red]error:[/] cannot write to standard output ({exc.strerror or exc}); the output is incomplete", highlight=False)
+    raise typer.Exit(2)
+
+
 def handles_errors(command):
     """Turn user errors into a message and exit code; unexpected ones into a short report."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            value = command(*args, **kwargs)
+            _flush()
+            return value
         except CoreAtlasError as exc:
             _fail(exc, command.__module__)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:
+            if exc.errno not in STDOUT_ERRORS or not _is_stdout_error(exc):
+                _internal(exc)
+            _stdout_failed(exc)
         except Exception as exc:  # a bug: say so plainly, trace only on request
-            if os.environ.get("COREATLAS_DEBUG"):
-                raise
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
-            err.print("This is a bug in CoRe Atlas; rerun with COREATLAS_DEBUG=1 for a traceback and report it.")
-            raise typer.Exit(1) from None
+            _internal(exc)
 
     return wrapper
 
 
+def _internal(exc: Exception) -> None:
+    if os.environ.get("COREATLAS_DEBUG"):
+        raise exc
+    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+    err.print("This is a bug in CoRe Atlas; rerun with COREATLAS_DEBUG=1 for a traceback and report it.")
+    raise typer.Exit(1) from None
+
+
+def _is_stdout_error(exc: OSError) -> bool:
+    """An OSError without a file name comes from writing a stream (files are named by the writers)."""
+    return exc.filename is None or isinstance(exc, BrokenPipeError)
+
+
+def _flush() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _write_stdout(text: str) -> None:
+    if sys.stdout is None:  # started with standard output closed
+        raise OSError(errno.EBADF, "standard output is closed")
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 # ---- output --------------------------------------------------------------------------------
-def emit(result, as_json: bool = False, as_csv: bool = False, save: Path | None = None) -> bool:
-    """Save if asked, print JSON or CSV if asked; True if a table should still be printed."""
+def precheck(save: Path | None, force: bool, *inputs) -> None:
+    """Before any work: refuse an ``--out`` that is one of the inputs, cannot be written, or is
+    a foreign non-empty folder (unless ``--force``)."""
     if save is not None:
-        written = services.save_result(result, save)
+        services.check_out(save, [str(i) for i in inputs if i is not None], force)
+
+
+def emit(result, as_json: bool = False, as_csv: bool = False, save: Path | None = None, force: bool = False) -> bool:
+    """Save if asked (``force``: even over a foreign non-empty folder), print JSON or CSV if
+    asked; True if a table should still be printed."""
+    if save is not None:
+        written = services.save_result(result, save, force=force)
         err.print(f"saved {written}")
     if as_json:
-        sys.stdout.write(services.to_json(result.to_dict()) + "\n")
+        _write_stdout(services.to_json(result.to_dict()) + "\n")
         return False
     if as_csv:
-        sys.stdout.write(result.to_frame().to_csv(index=False))
+        _write_stdout(result.to_frame().to_csv(index=False))
         return False
     return True
 

@@ -109,17 +109,30 @@ def _cause(output: dict) -> tuple[str, str]:
     return f"{root['node_name']} ({root['available']:.0%})", providers or "–"
 
 
+def remaining(r: dict) -> str:
+    """A record's availability with its range, ``*`` where it rests on an assumption."""
+    return ui.pct_range(r["available"], r["available_low"], r["available_high"]) + (" *" if r.get("estimated") else "")
+
+
+def print_assumed_note(rows) -> None:
+    """The rule behind ``*``, beside the table, when a row shows it."""
+    if any(r.get("estimated") for r in rows):
+        ui.out.print(f"* {svc.ASSUMED_RULE}.", style="dim")
+
+
 def print_outputs(results) -> None:
     """What is left of each ultimate output under each scenario, and the binding input."""
     rows = [{"scenario": r.scenario.name, **o} for r in results for o in r.outputs()]
     columns = [
         ui.Column("scenario", lambda r: r["scenario"]),
         ui.Column("output", lambda r: r["node_name"]),
-        ui.Column("remaining", lambda r: ui.pct_range(r["available"], r["available_low"], r["available_high"]), right=True),
+        ui.Column("remaining", remaining, right=True),
         ui.Column("binding input", lambda r: _cause(r)[0]),
         ui.Column("providers lost there", lambda r: _cause(r)[1]),
     ]
-    ui.print_table("Scenarios: what is left of the ultimate output", columns, rows)
+    ui.print_table("Scenarios: what is left of the ultimate output", columns, rows,
+                   empty="Scenarios: the map has no ultimate output")  # fmt: skip
+    print_assumed_note(rows)
     if any(abs(o["available_high"] - o["available_low"]) >= 5e-4 for o in rows):
         ui.out.print("(low–high): the range over the sources' disagreeing figures.", style="dim")
     ui.out.print("The full binding path (output <- ... <- cause) is in --json output.", style="dim")
@@ -129,11 +142,12 @@ def _print_affected(results, limit: int = 15) -> None:
     columns = [ui.Column("node", lambda r: r["node_name"] + (" *" if r["estimated"] else "")),
                ui.Column("own providers left", lambda r: ui.pct(r["direct"]), right=True),
                ui.Column("available", lambda r: ui.pct(r["available"]), right=True)]  # fmt: skip
+    shown = []
     for result in results:
         hit = sorted((r for r in result.records if r["available"] < 1 - 1e-9), key=lambda r: r["available"])
         ui.print_table(f"{result.scenario.name}: most affected nodes ({len(hit)} of {len(result.records)})", columns, hit[:limit])
-    if any(r["estimated"] for res in results for r in res.records):
-        ui.out.print("* estimated: qualitative providers without figures were split equally")
+        shown += hit[:limit]
+    print_assumed_note(shown)
 
 
 def print_blocs(rows) -> None:
@@ -198,7 +212,7 @@ def chokepoints(
     attribution: ui.AttributionOption = "hq",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """List nodes where one country (or firm) holds at least THRESHOLD of the global market.
 
@@ -206,7 +220,7 @@ def chokepoints(
     """
     request = services.parse_request(svc.ChokepointsRequest, {"data": data, "threshold": threshold, "by": by, "attribution": attribution})
     result = services.run("chokepoints", request)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         print_chokepoints(result.rows, f"Chokepoints: one {by} holds at least {threshold:.0%}")
 
 
@@ -235,7 +249,7 @@ def exposure(
     attribution: ui.AttributionOption = "hq",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Concentration per node: shares, HHI, effective suppliers, countries to 75%, bloc share.
 
@@ -243,7 +257,7 @@ def exposure(
     """
     request = services.parse_request(svc.ExposureRequest, {"data": data, "node": node, "bloc": bloc, "attribution": attribution})
     result = services.run("exposure", request)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         ui.print_table(f"Exposure (bloc: {', '.join(result.table.bloc)})", EXPOSURE_COLUMNS, result.rows)
 
 
@@ -256,7 +270,7 @@ def leverage(
     attribution: ui.AttributionOption = "hq",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Nodes where a bloc holds at least THRESHOLD: where its export control would bite.
 
@@ -264,7 +278,7 @@ def leverage(
     """
     request = services.parse_request(svc.LeverageRequest, {"data": data, "bloc": bloc, "threshold": threshold, "attribution": attribution})
     result = services.run("leverage", request)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         columns = [ui.Column("node", lambda r: r["node_name"]), ui.Column("bloc share", lambda r: ui.pct(r["bloc_share"])),
                    ui.Column("top country", lambda r: f"{r['top_country']} {ui.pct(r['top_country_share'])}")]  # fmt: skip
         ui.print_table(f"Leverage of {bloc}: bloc share at least {threshold:.0%}", columns, result.rows)
@@ -287,7 +301,7 @@ def scenario(
     attribution: ui.AttributionOption = "hq",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """What is left of every node when providers drop out, and which inputs bind.
 
@@ -295,13 +309,14 @@ def scenario(
     `coreatlas scenario --data telecom-ran --policy fcc_covered_list`,
     `coreatlas scenario my-scenarios.yaml --data ~/eto-data`
     """
+    ui.precheck(save, force, file, data)
     spec = None if file is not None else scenario_spec_from_options(remove_country, remove_firm, only_bloc, cut, policy)
     fields = {"data": data, "variants": variants, "attribution": attribution}
     fields |= {"scenario_file": str(file)} if file is not None else {"scenarios": [spec.to_dict()] if spec else []}
     result = services.run("scenario", services.parse_request(svc.ScenarioRequest, fields))
     for warning in result.warnings:
         ui.err.print(f"[yellow]note:[/] {warning}", highlight=False)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         print_outputs(result.results)
         _print_affected(result.results)
 
@@ -310,14 +325,14 @@ def scenario(
 @app.command()
 @ui.handles_errors
 def validate(
-    data: ui.DataOption = DEFAULT, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None
+    data: ui.DataOption = DEFAULT, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None, force: ui.ForceOption = False
 ) -> None:
     """Check a dataset and report every problem (file, line, column). Exit 2 if it has errors.
 
     Example: `coreatlas validate --data ./my-map`
     """
     result = services.run("validate", services.parse_request(svc.ValidateRequest, {"data": data}))
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         for problem in result.problems:
             colour = "red" if problem.severity == "error" else "yellow"
             ui.err.print(f"[{colour}]{problem.severity}:[/] ", end="")
@@ -331,9 +346,9 @@ def validate(
 
 @app.command("datasets")
 @ui.handles_errors
-def list_datasets(as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None) -> None:
+def list_datasets(as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None, force: ui.ForceOption = False) -> None:
     """List the built-in datasets."""
     result = services.run("datasets", svc.DatasetsRequest())
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         for r in result.rows:
             ui.out.print(f"[bold]{r['name']}[/] {r['version']} — {r['title']} ({r['licence']})")

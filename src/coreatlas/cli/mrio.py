@@ -35,8 +35,17 @@ def _request(name: str, table: Path | None, **options):
     return services.parse_request(services.use_case_of(name).request, {"table": None if table is None else str(table), **options})
 
 
-def _run(name: str, table: Path | None, **options):
-    return services.run(name, _request(name, table, **options))
+def _checked_request(name: str, table: Path | None, save: Path | None, force: bool, **options):
+    """The request, with ``--out`` checked before any work (not the table, writable, not a foreign folder)."""
+    from coreatlas.services import mrio  # noqa: PLC0415 - loads numba only when run
+
+    request = _request(name, table, **options)
+    mrio.check_mrio_out(request, None if save is None else str(save), force)
+    return request
+
+
+def _run(name: str, table: Path | None, save: Path | None, force: bool, **options):
+    return services.run(name, _checked_request(name, table, save, force, **options))
 
 
 def _number(value) -> str:
@@ -57,14 +66,15 @@ def _grid(title: str, rows: list[dict], top: int, formats: dict) -> None:
 @mrio_app.command("leontief")
 @ui.handles_errors
 def leontief(
-    table: TableOption = None, top: TopOption = 15, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None
+    table: TableOption = None, top: TopOption = 15, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None,
+    force: ui.ForceOption = False,
 ) -> None:
     """Output (Leontief) and forward (Ghosh) multipliers and linkages of every region-sector.
 
     Example: `coreatlas mrio leontief --top 10`, `coreatlas mrio leontief --table my-table --csv > linkages.csv`
     """
-    result = _run("mrio-leontief", table)
-    if ui.emit(result, as_json, as_csv, save):
+    result = _run("mrio-leontief", table, save, force)
+    if ui.emit(result, as_json, as_csv, save, force):
         rows = result.payload()["rows"]
         _grid("Multipliers and linkages (sorted by output multiplier)", rows, top, {k: _number for k in list(rows[0])[2:]})
 
@@ -74,13 +84,14 @@ def leontief(
 def extraction(
     by: Annotated[str, typer.Option(help=f"What is extracted: {', '.join(EXTRACTION_GROUPS)} (industry = region-sector).")] = "region",
     table: TableOption = None, top: TopOption = 15, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None,
+    force: ui.ForceOption = False,
 ) -> None:  # fmt: skip
     """Hypothetical extraction: output lost when each region, sector or region-sector is removed.
 
     Example: `coreatlas mrio extraction --by sector`
     """
-    result = _run("mrio-extraction", table, by=by)
-    if ui.emit(result, as_json, as_csv, save):
+    result = _run("mrio-extraction", table, save, force, by=by)
+    if ui.emit(result, as_json, as_csv, save, force):
         rows = [{k: v for k, v in r.items() if k in ("region", "sector") or k.endswith("_share")} for r in result.payload()["rows"]]
         shares = {k: ui.pct for k in (rows[0] if rows else {}) if k.endswith("_share")}
         _grid(f"Hypothetical extraction by {by}: share of total output lost", rows, top, shares)
@@ -89,14 +100,15 @@ def extraction(
 @mrio_app.command("dependence")
 @ui.handles_errors
 def dependence(
-    table: TableOption = None, top: TopOption = 20, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None
+    table: TableOption = None, top: TopOption = 20, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None,
+    force: ui.ForceOption = False,
 ) -> None:
     """Value added of each supplier region embodied in each region's final demand.
 
     Example: `coreatlas mrio dependence --json`
     """
-    result = _run("mrio-dependence", table)
-    if ui.emit(result, as_json, as_csv, save):
+    result = _run("mrio-dependence", table, save, force)
+    if ui.emit(result, as_json, as_csv, save, force):
         rows = [{k: r[k] for k in ("consumer_region", "supplier_region", "share")} for r in result.payload()["foreign"]]
         _grid("Largest foreign dependences: supplier's share of value added in the consumer's final demand", rows, top, {"share": ui.pct})
 
@@ -123,6 +135,7 @@ def simulate(
     duration: Annotated[int, typer.Option(help="Days before recovery starts.")] = 30,
     recovery_days: Annotated[int, typer.Option("--recovery-days", help="Days of linear recovery.")] = 60,
     table: TableOption = None, as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False, save: ui.OutOption = None,
+    force: ui.ForceOption = False,
 ) -> None:  # fmt: skip
     """ARIO simulation (as BoARIO's ARIOPsiModel): daily production of every region-sector.
 
@@ -130,10 +143,10 @@ def simulate(
     production_by_region (PNG and Vega-Lite). Example: `coreatlas mrio simulate --shock reg1:manufactoring=0.3 --days 365 --out ario`
     """
     timing = {"days": days, "occurrence": occurrence, "duration": duration, "recovery_days": recovery_days}
-    request = _request("mrio-simulate", table, shocks=list(shock), kind=kind, **timing)
+    request = _checked_request("mrio-simulate", table, save, force, shocks=list(shock), kind=kind, **timing)
     with ui.progress_bar("simulating", "days") as progress:
         result = services.run("mrio-simulate", request, progress=progress)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         _print_run(result.payload())
 
 

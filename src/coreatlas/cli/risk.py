@@ -68,8 +68,8 @@ RISK_COLUMNS = (
 )
 
 
-def _show_risk(result, top: int, as_json: bool, as_csv: bool, save: Path | None) -> None:
-    if ui.emit(result, as_json, as_csv, save):
+def _show_risk(result, top: int, as_json: bool, as_csv: bool, save: Path | None, force: bool) -> None:
+    if ui.emit(result, as_json, as_csv, save, force):
         title = f"{result.title}: {result.critical_nodes:,} nodes with TTR > TTS"
         ui.print_table(title, RISK_COLUMNS, result.to_frame().head(top).to_dict("records"))
 
@@ -82,7 +82,7 @@ def _network_options(
     top: TopOption = 20,
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """The options every ``risk`` command on a network shares (see :func:`_network_command`)."""
 
@@ -98,9 +98,10 @@ def _network_command(name: str) -> Callable[[Callable[..., dict]], Callable]:
         params = [*shared[:3], *inspect.signature(options, eval_str=True).parameters.values(), *shared[3:]]
 
         @functools.wraps(options)
-        def command(network, data, generate, seed, top, as_json, as_csv, save, **own) -> None:
+        def command(network, data, generate, seed, top, as_json, as_csv, save, force, **own) -> None:
+            ui.precheck(save, force, network, data)
             request = _network(network, data, generate, seed) | options(**own)
-            _show_risk(_run(name, request, "solving", "nodes"), top, as_json, as_csv, save)
+            _show_risk(_run(name, request, "solving", "nodes"), top, as_json, as_csv, save, force)
 
         command.__signature__ = inspect.Signature(params, return_annotation=None)
         command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
@@ -141,20 +142,28 @@ def rank(
     data: ui.DataOption = "chips",
     ttr_days: Annotated[float, typer.Option("--ttr-days", help="Assumed time to recover of every firm.")] = 30.0,
     kind: Annotated[str | None, typer.Option(help=f"Extraction results of one kind only: {', '.join(ENTITY_KINDS)}.")] = None,
+    compare: Annotated[
+        int, typer.Option(help="Firms of largest static loss compared side by side (each: a TTR/TTS solve and a simulation).")
+    ] = 200,
     top: TopOption = 15,
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Hypothetical extraction of every node, firm, country and region; single points of failure;
     and a ranking that puts the static, TTR-based and dynamic measures side by side.
 
     Example: `coreatlas risk rank --data telecom-ran --kind country`
     """
-    result = _run("rank", {"data": data, "ttr_days": ttr_days, "kind": kind}, "ranking", "steps")
-    if ui.emit(result, as_json, as_csv, save):
+    ui.precheck(save, force, data)
+    result = _run("rank", {"data": data, "ttr_days": ttr_days, "kind": kind, "compare": compare}, "ranking", "steps")
+    if ui.emit(result, as_json, as_csv, save, force):
         _print_sweep(result, top)
         _print_ranking(result, top)
+
+
+def _plural(kind: str, count: int) -> str:
+    return kind if count == 1 else {"country": "countries"}.get(kind, kind + "s")
 
 
 SWEEP_COLUMNS = (
@@ -178,12 +187,14 @@ def _print_sweep(result, top: int) -> None:
     ui.print_table("Hypothetical extraction: share of the ultimate outputs lost", SWEEP_COLUMNS, result.sweep.head(top).to_dict("records"))
     kinds = result.single_points["kind"].value_counts().to_dict()
     ui.out.print(
-        "Single points of failure (removal alone cuts an output off): " + (", ".join(f"{v} {k}s" for k, v in kinds.items()) or "none")
+        "Single points of failure (removal alone cuts an output off): " + (", ".join(f"{v} {_plural(k, v)}" for k, v in kinds.items()) or "none")
     )
 
 
 def _print_ranking(result, top: int) -> None:
     title = "Side by side: static, TTR-based and dynamic rank per provider at a node"
+    if result.compared_firms < result.firms:
+        title += f" ({result.compared_firms:,} of {result.firms:,} firms: the largest static losses)"
     ui.print_table(title, RANKING_COLUMNS, result.ranking.head(top).to_dict("records"))
     a = result.agreement.to_numpy()
     ui.out.print(f"Rank agreement (Spearman): static–TTR {a[0, 1]:.2f}, static–dynamic {a[0, 2]:.2f}, TTR–dynamic {a[1, 2]:.2f}")
@@ -206,16 +217,17 @@ def montecarlo(
     ] = "static",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Annual loss distributions from hazards: expected loss, VaR and expected shortfall (CVaR).
 
     Example: `coreatlas montecarlo --data chips --hazards examples/hazards-chips.yaml --years 100000 --out mc`
     """
+    ui.precheck(save, force, hazards, data)
     request = {"data": data, "hazards_file": str(hazards), "years": years, "seed": seed, "scheduler": scheduler,
                "workers": workers, "levels": levels, "engine": engine}  # fmt: skip
     result = _run("montecarlo", request, "simulating", "chunks")
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         _print_statistics(result, f"Annual loss, share of a year's output ({years:,} years, {result.events:,} events, seed {seed})")
 
 
@@ -247,7 +259,7 @@ def invest(
     threshold: Annotated[float, typer.Option(help="With --target: share of one country that makes a node a chokepoint.")] = 0.9,
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Which measures a budget should buy: minimise expected loss (or CVaR) over a hazard ensemble,
     or find the cheapest plan that lifts the bloc's share of every chokepoint to a target.
@@ -257,10 +269,11 @@ def invest(
     """
     if target is None and hazards is None:
         raise RequestError(GOAL_FLAGS)
+    ui.precheck(save, force, measures, hazards, data)
     request = {"data": data, "measures_file": str(measures), "hazards_file": None if hazards is None else str(hazards), "budget": budget,
                "objective": objective, "alpha": alpha, "years": years, "seed": seed, "target": target, "bloc": bloc, "threshold": threshold}  # fmt: skip
     result = _run("invest", request, "valuing measures", "measures")
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         _print_plan(result)
 
 
@@ -285,7 +298,23 @@ def _print_plan(result) -> None:
         return
     a = s["alpha"]
     ui.out.print(
-        f"Expected annual loss {ui.pct(s['expected_loss_before'])} -> {ui.pct(s['expected_loss_after'])} of a year's output; "
-        f"CVaR {a:g} {ui.pct(s[f'cvar_{a:g}_before'])} -> {ui.pct(s[f'cvar_{a:g}_after'])}; budget USD {s['budget_usd'] / 1e9:,.2f}B; "
-        f"a further dollar avoids {s['marginal_loss_avoided_per_usd']:.2e} of a year's output"
+        f"Expected annual loss {_change(s['expected_loss_before'], s['expected_loss_after'])} of a year's output; "
+        f"CVaR {a:g} {_change(s[f'cvar_{a:g}_before'], s[f'cvar_{a:g}_after'])}"
     )
+    ui.out.print(_budget_line(s))
+
+
+def _change(before: float, after: float) -> str:
+    """``1.025% -> 0.969% (-5.6 bp)``: enough digits to see a small saving, and the change in basis points."""
+    return f"{before:.3%} -> {after:.3%} ({(after - before) * 1e4:+,.1f} bp)"
+
+
+def _budget_line(s: dict) -> str:
+    """What the budget bought and what a larger one would add."""
+    budget, left, marginal = s["budget_usd"], s["budget_left_usd"], s["marginal_loss_avoided_per_usd"]
+    spent = f"Budget USD {budget / 1e9:,.2f}B"
+    if left > 1e-9 * max(budget, 1.0):
+        spent += f", of which USD {left / 1e9:,.2f}B is not used (no other measure that saves anything fits in it)"
+    if marginal > 0:
+        return f"{spent}; a further dollar avoids {marginal:.3g} of a year's output (with 10% more budget)"
+    return f"{spent}; 10% more budget avoids no further loss"

@@ -105,7 +105,8 @@ def simulate(
     inventory_days: InventoryOption = 15.0, tau: TauOption = 6.0, rationing: RationingOption = "proportional",
     recovery: RecoveryOption = None, recovery_days: RecoveryDaysOption = None, recovery_delay: DelayOption = 0,
     inventory_draw: DrawOption = "fixed", seed: SeedOption = 331, firm_series: FirmSeriesOption = False,
-    save: SimOutOption = Path("coreatlas-simulation"), as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False,
+    save: SimOutOption = Path("coreatlas-simulation"), force: ui.ForceOption = False, as_json: ui.JsonOption = False,
+    as_csv: ui.CsvOption = False,
 ) -> None:
     """Day-by-day propagation of a shock through a firm network (Inoue–Todo model).
 
@@ -113,6 +114,7 @@ def simulate(
     `coreatlas simulate --data chips --remove-country TWN --days 60 --recovery-days 30`;
     `coreatlas simulate --network big-net --shocks shocks.csv --rationing priority`
     """
+    ui.precheck(save, force, links, final_demand, sectors, shocks, network, scenario, data)
     params = _params(inventory_days, tau, rationing, recovery, recovery_days, recovery_delay, inventory_draw, seed)
     spec = maps.scenario_spec_from_options(remove_country, remove_firm, only_bloc, cut, policy)
     request = {**_paths(links=links, final_demand=final_demand, sectors=sectors, shocks=shocks, network_dir=network, scenario_file=scenario),
@@ -122,7 +124,7 @@ def simulate(
         request = parse_request(services.use_case_of("simulate").request, request)
         with ui.progress_bar("simulating", "days") as tick:
             run = services.run("simulate", request, progress=tick)
-    if ui.emit(run, as_json, as_csv, save):
+    if ui.emit(run, as_json, as_csv, save, force):
         _print_summary(run.to_dict())
 # fmt: on
 
@@ -159,7 +161,7 @@ def _print_summary(summary: dict) -> None:
     ui.print_table(
         "Losses over the run (flow units x days)", LOSS_COLUMNS, [{"measure": m, **loss} for m, loss in summary["losses"].items()]
     )
-    ui.out.print("ratio = indirect / direct loss; recovered = first day from which output stays within 1% of baseline")
+    ui.out.print("ratio = indirect / direct loss; recovered = first day, from the trough on, from which output stays within 1% of baseline")
     if net["negative_value_added_firms"]:
         negative = f"{net['negative_value_added_firms']:,} firms buy more than they sell (negative value added)"
         ui.out.print(f"[yellow]note:[/] {negative}; use production, not value added, on this network")
@@ -184,7 +186,8 @@ def generate(
     out_exponent: Annotated[float, typer.Option("--out-exponent", help="Pareto tail exponent of out-degrees (suppliers).")] = 1.3,
     in_exponent: Annotated[float, typer.Option("--in-exponent", help="Pareto tail exponent of in-degrees (clients).")] = 1.3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same network.")] = 12345,
-    out_dir: NetworkOutOption = Path("coreatlas-network"), as_json: ui.JsonOption = False, as_csv: ui.CsvOption = False,
+    out_dir: NetworkOutOption = Path("coreatlas-network"), force: ui.ForceOption = False, as_json: ui.JsonOption = False,
+    as_csv: ui.CsvOption = False,
 ) -> None:
     """Generate a synthetic production network for scale tests and studies.
 
@@ -192,7 +195,7 @@ def generate(
     `coreatlas simulate --network big-net --shocks shocks.csv`
     """
     request = {"firms": firms, "links": links, "sectors": sectors, "regions": regions, "degrees": degrees,
-               "out_exponent": out_exponent, "in_exponent": in_exponent, "seed": seed, "out": str(out_dir)}
+               "out_exponent": out_exponent, "in_exponent": in_exponent, "seed": seed, "out": str(out_dir), "force": force}
     with ui.err.status(f"generating {firms:,} firms and {links:,} links"):
         result = services.run("generate", request)
     if ui.emit(result, as_json, as_csv):

@@ -8,7 +8,7 @@ import typer
 
 from coreatlas import services
 from coreatlas.cli import _common as ui
-from coreatlas.cli.maps import PolicyOption, print_open_ran
+from coreatlas.cli.maps import PolicyOption, print_assumed_note, print_open_ran, remaining
 from coreatlas.services import indicators as indicators_svc
 from coreatlas.services import policy as policy_svc
 
@@ -53,7 +53,7 @@ def indicators(
     bloc: Annotated[str, typer.Option(help="Bloc name (core, allies) or codes such as USA,JPN.")] = "core",
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """The partners' position against others per technology, and the commitments ledger.
 
@@ -64,12 +64,19 @@ def indicators(
     """
     request = services.parse_request(indicators_svc.IndicatorsRequest, {"data": data, "bloc": bloc})
     result = services.run("indicators", request)
-    if not ui.emit(result, as_json, as_csv, save):
+    if not ui.emit(result, as_json, as_csv, save, force):
         return
     report = result.report
     ui.print_table(f"Position of {bloc} ({', '.join(report.bloc)}) per technology", POSITION_COLUMNS, report.position.to_dict("records"))
     ui.print_table("Commitments ledger (as reported; no currency conversion)", LEDGER_COLUMNS, report.commitments.to_dict("records"),
                 empty="Commitments ledger: none in this dataset.")  # fmt: skip
+
+
+def _to_replace(r: dict) -> str:
+    """The share to replace with its range; where the record cannot be split, only the range."""
+    if r["split"] == "unknown":
+        return f"split unknown † ({ui.pct(r['to_replace_low'])}–{ui.pct(r['to_replace_high'])})"
+    return ui.pct_range(r["to_replace"], r["to_replace_low"], r["to_replace_high"])
 
 
 POLICY_COLUMNS = (
@@ -84,7 +91,7 @@ THIRD_COUNTRY_COLUMNS = (
     ui.Column("country", lambda r: r["country"]),
     ui.Column("node", lambda r: r["node_id"]),
     ui.Column("vendors in record", lambda r: r["providers"]),
-    ui.Column("to replace", lambda r: ui.pct_range(r["to_replace"], r["to_replace_low"], r["to_replace_high"]), right=True),
+    ui.Column("to replace", lambda r: _to_replace(r), right=True),
     ui.Column("year", lambda r: str(r["year"])),
     ui.Column("note", lambda r: r["note"]),
 )
@@ -98,7 +105,7 @@ def policy(
     country: Annotated[str | None, typer.Option(help="Only this third country's exposure record (alpha-3, e.g. DEU).")] = None,
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Trusted-vendor policies: list them, or apply one to the map and to third countries.
 
@@ -106,23 +113,26 @@ def policy(
     """
     if policy_id is None:
         result = services.run("policies", services.parse_request(policy_svc.PoliciesRequest, {"data": data}))
-        if ui.emit(result, as_json, as_csv, save):
+        if ui.emit(result, as_json, as_csv, save, force):
             ui.print_table(f"Policies in {result.dataset}", POLICY_COLUMNS, result.rows)
         return
     request = services.parse_request(policy_svc.PolicyRequest, {"data": data, "policy_id": policy_id, "country": country})
     result = services.run("policy", request)
-    if ui.emit(result, as_json, as_csv, save):
+    if ui.emit(result, as_json, as_csv, save, force):
         _print_policy(result.impact)
 
 
 def _print_policy(impact) -> None:
     p = impact.policy
     ui.out.print(f"[bold]{p['name']}[/] ({p['year']}, {p['source']})")
-    columns = [ui.Column("output", lambda r: r["node_name"]),
-               ui.Column("remaining", lambda r: ui.pct_range(r["available"], r["available_low"], r["available_high"]), right=True)]  # fmt: skip
+    columns = [ui.Column("output", lambda r: r["node_name"]), ui.Column("remaining", remaining, right=True)]
     ui.print_table("What is left of each output in the map", columns, impact.result.outputs())
-    ui.print_table("Third countries: share of the installed base to be replaced", THIRD_COUNTRY_COLUMNS,
-                impact.third_countries.to_dict("records"), empty="No third-country exposure records in this dataset.")  # fmt: skip
+    print_assumed_note(impact.result.outputs())
+    rows = impact.third_countries.to_dict("records")
+    ui.print_table("Third countries: share of the installed base to be replaced", THIRD_COUNTRY_COLUMNS, rows,
+                   empty="No third-country exposure records in this dataset.")  # fmt: skip
+    if any(r["split"] == "unknown" for r in rows):
+        ui.out.print(f"† {policy_svc.SPLIT_RULE}.", style="dim")
 
 
 @app.command()
@@ -132,7 +142,7 @@ def openran(
     policy: PolicyOption = [],  # noqa: B006
     as_json: ui.JsonOption = False,
     as_csv: ui.CsvOption = False,
-    save: ui.OutOption = None,
+    save: ui.OutOption = None, force: ui.ForceOption = False,
 ) -> None:
     """Open RAN vs proprietary RAN: the capacity each keeps under a vendor ban.
 
@@ -142,7 +152,7 @@ def openran(
     """
     request = services.parse_request(policy_svc.OpenRanRequest, {"data": data, "policies": ui.split_items(policy)})
     result = services.run("openran", request)
-    if not ui.emit(result, as_json, as_csv, save):
+    if not ui.emit(result, as_json, as_csv, save, force):
         return
     print_open_ran(result.comparison.to_records())
     ui.err.print(

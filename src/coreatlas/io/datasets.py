@@ -75,4 +75,16 @@ def _load_one(text: str) -> TechMap:
         raise DataSourceError(msg, field="data")
     if not folder.is_dir():
         raise DataSourceError(f"data '{text}': expected a folder or a built-in dataset name, not a file", field="data")
+    return _folder(folder.resolve(), _stamp(folder))
+
+
+def _stamp(folder: Path) -> tuple:
+    """What identifies a folder's content cheaply: each file's name, size and modification time."""
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
+
+
+@functools.lru_cache(maxsize=16)
+def _folder(folder: Path, stamp: tuple) -> TechMap:
+    """A folder's map, read again only when one of its files changed (maps are immutable, and a
+    server reads the same uploaded dataset for every request)."""
     return read_eto(folder) if detect_format(folder) == "eto" else read_native(folder)

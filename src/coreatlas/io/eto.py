@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from coreatlas.errors import Problem, ValidationError
-from coreatlas.io.csvfile import locate, read_table
+from coreatlas.io.csvfile import check_columns, locate, read_table
+from coreatlas.model import schema
+from coreatlas.model.schema import Column
 from coreatlas.model.techmap import LINE, Metadata, Source, TechMap
 from coreatlas.model.validate import check
 
@@ -77,7 +79,7 @@ KINDS = {
 RESIDUAL_ID = "various_countries"
 REGION_NAMES = {"EUR": "Europe"}
 SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-MONEY = re.compile(r"\$\s*([\d.,]+)\s*(thousand|million|billion|trillion)?", re.IGNORECASE)
+MONEY = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion)?", re.IGNORECASE)
 YEAR = re.compile(r"\((\d{4})\)")
 REQUIRED = {
     "inputs.csv": ["input_id", "input_name", "type"],
@@ -85,6 +87,23 @@ REQUIRED = {
     "provision.csv": ["provider_id", "provided_id", "share_provided", "year", "source"],
     "sequence.csv": ["input_id", "goes_into_id", "is_type_of_id"],
     "stages.csv": ["stage_id", "stage_name"],
+}
+#: Columns the adapter reads where a file has them; a missing one reads as blank.
+SIZE_INFO = "market_share_chart_global_market_size_info"
+OPTIONAL = {
+    "inputs.csv": ["stage_id", "description", "year", SIZE_INFO],
+    "providers.csv": ["alias"],
+    "stages.csv": ["description", SIZE_INFO],
+}
+PROVIDER_TYPES = ("country", "organization")
+#: What a row of each file is, for the files that must have rows.
+ROWS = {"inputs.csv": "input", "providers.csv": "provider", "provision.csv": "provision row"}
+YEAR_COLUMN = Column("year", "int", False, "year the figure refers to", *schema.YEARS)
+#: Map columns -> the ETO files' own, for error messages.
+FILE_COLUMNS = {
+    "nodes": {"node_id": "input_id", "name": "input_name", "kind": "type"},
+    "providers": {"name": "provider_name", "type": "provider_type"},
+    "provision": {"node_id": "provided_id", "share": "share_provided"},
 }
 
 
@@ -99,26 +118,26 @@ def parse_market_size(text: object) -> tuple[float, int | None]:
     money = MONEY.search(text)
     year = YEAR.search(text)
     size = float(money.group(1).replace(",", "")) * SCALE.get((money.group(2) or "").lower(), 1.0) if money else np.nan
-    return size, int(year.group(1)) if year else None
+    return (size if np.isfinite(size) else np.nan), int(year.group(1)) if year else None
 
 
 def _nodes(inputs: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
     stage_names = dict(zip(stages["stage_id"], stages["stage_name"], strict=True))
-    sizes = [parse_market_size(t) for t in inputs.get("market_share_chart_global_market_size_info", [None] * len(inputs))]
-    year = pd.to_numeric(inputs.get("year"), errors="coerce")
+    sizes = [parse_market_size(t) for t in inputs[SIZE_INFO]]
+    year = pd.to_numeric(inputs["year"].replace("", np.nan))
     nodes = pd.DataFrame(
         {
             "node_id": inputs["input_id"],
             "name": inputs["input_name"],
             "kind": inputs["type"].map(KINDS).fillna(inputs["type"]),
-            "stage": inputs.get("stage_id", pd.Series(dtype=object)).map(stage_names),
+            "stage": inputs["stage_id"].map(stage_names),
             "market_size_usd": [s for s, _ in sizes],
             "market_size_year": [y if y is not None else yr for (_, y), yr in zip(sizes, year, strict=True)],
-            "description": inputs.get("description"),
+            "description": inputs["description"],
             LINE: inputs[LINE],
         }
     )
-    stage_sizes = [parse_market_size(t) for t in stages.get("market_share_chart_global_market_size_info", [None] * len(stages))]
+    stage_sizes = [parse_market_size(t) for t in stages[SIZE_INFO]]
     stage_nodes = pd.DataFrame(
         {
             "node_id": stages["stage_id"],
@@ -127,7 +146,7 @@ def _nodes(inputs: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
             "stage": stages["stage_name"],
             "market_size_usd": [s for s, _ in stage_sizes],
             "market_size_year": [y for _, y in stage_sizes],
-            "description": stages.get("description"),
+            "description": stages["description"],
             LINE: pd.NA,
         }
     )
@@ -209,7 +228,7 @@ def _relations(sequence: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     blank = sequence.replace("", np.nan)
     uses = blank[blank["goes_into_id"].notna()]
     variants = blank[blank["is_type_of_id"].notna()]
-    stage_id = inputs.get("stage_id", pd.Series(np.nan, index=inputs.index)).replace("", np.nan)
+    stage_id = inputs["stage_id"].replace("", np.nan)
     staged = inputs[(inputs["type"] == "process") & stage_id.notna()]
     frames = [
         pd.DataFrame({"node_id": uses["goes_into_id"], "relation": "uses", "target_id": uses["input_id"], LINE: uses[LINE]}),
@@ -221,10 +240,51 @@ def _relations(sequence: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _read_files(folder: Path) -> dict[str, pd.DataFrame]:
+    """The five files, optional columns filled in blank; stages and years checked."""
+    raw = {}
+    for name in ETO_FILES:
+        frame = read_table(folder / name, REQUIRED[name], rows=ROWS.get(name))
+        for column in OPTIONAL.get(name, []):
+            if column not in frame:
+                frame[column] = ""
+        raw[name] = frame
+    problems = check_columns(raw["inputs.csv"], [YEAR_COLUMN], folder / "inputs.csv")
+    problems += check_columns(raw["provision.csv"], [YEAR_COLUMN], folder / "provision.csv")
+    problems += _stage_problems(raw["stages.csv"], raw["inputs.csv"], folder)
+    providers = raw["providers.csv"]
+    for value, line in zip(providers["provider_type"], providers[LINE], strict=True):
+        if value not in PROVIDER_TYPES:
+            message = f"unknown provider_type '{value}'; expected one of {', '.join(PROVIDER_TYPES)}"
+            problems.append(Problem(message, file=str(folder / "providers.csv"), line=int(line), column="provider_type"))
+    if problems:
+        raise ValidationError(problems)
+    return raw
+
+
+def _stage_problems(stages: pd.DataFrame, inputs: pd.DataFrame, folder: Path) -> list[Problem]:
+    """Stages become nodes: each needs an id and a name, unique among stages and inputs,
+    and every stage an input names must be listed."""
+    problems, seen = [], set(inputs["input_id"].str.strip())
+    for stage_id, name, line in zip(stages["stage_id"].str.strip(), stages["stage_name"].str.strip(), stages[LINE], strict=True):
+        seen_before, seen = stage_id in seen, seen | {stage_id}
+        if stage_id and name and not seen_before:
+            continue
+        column = "stage_name" if stage_id and not name else "stage_id"
+        message = f"duplicate id '{stage_id}'; stage and input ids must be unique" if stage_id and name else f"'{column}' is empty; a value is required"
+        problems.append(Problem(message, file=str(folder / "stages.csv"), line=int(line), column=column))
+    known = set(stages["stage_id"].str.strip())
+    for stage_id, line in zip(inputs["stage_id"].str.strip(), inputs[LINE], strict=True):
+        if stage_id and stage_id not in known:
+            message = f"unknown stage id '{stage_id}'; it is not defined in stages.csv"
+            problems.append(Problem(message, file=str(folder / "inputs.csv"), line=int(line), column="stage_id"))
+    return problems
+
+
 def read_eto(folder: Path | str) -> TechMap:
     """Load an ETO data folder as a validated :class:`TechMap`."""
     folder = Path(folder)
-    raw = {name: read_table(folder / name, REQUIRED[name]) for name in ETO_FILES}
+    raw = _read_files(folder)
     nodes = _nodes(raw["inputs.csv"], raw["stages.csv"])
     ids = _provider_ids(raw["providers.csv"])
     provision = _provision(raw["provision.csv"], ids, folder / "provision.csv")
@@ -250,5 +310,5 @@ def read_eto(folder: Path | str) -> TechMap:
     try:
         check(tm)
     except ValidationError as exc:
-        raise ValidationError(locate(exc.problems, files)) from None
+        raise ValidationError(locate(exc.problems, files, FILE_COLUMNS)) from None
     return tm

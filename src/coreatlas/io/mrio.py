@@ -21,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
-from coreatlas.errors import DataSourceError, ValidationError
+from coreatlas.errors import CoreAtlasError, DataSourceError, LimitError, Problem, ValidationError
+from coreatlas.io.csvfile import read_table
 from coreatlas.io.output import atomic_write_folder, frame_to_file
 from coreatlas.model.mrio import MrioTable, mrio_table
+from coreatlas.model.techmap import LINE
 
 __all__ = ["aggregate", "from_pymrio", "load_test_table", "read_table_folder", "to_pymrio", "write_table_folder"]
 
@@ -227,63 +230,188 @@ def write_table_folder(table: MrioTable, folder: Path | str, fmt: str = "parquet
     return atomic_write_folder(folder, lambda staging: _write_files(table, staging, fmt), overwrite)
 
 
+# Limits of what a table folder may ask for (a LimitError names them).
+MAX_META_BYTES = 16 * 2**20  # meta.json
+MAX_DENSE_VALUES = 50_000_000  # industries x final-demand columns: the dense Y (400 MB)
+MAX_PROBLEMS = 20  # located problems reported per table file
+
+
+def _json_line(text: str, key: str) -> int | None:
+    """Line of the first ``"key"`` in ``text``, to locate a problem in meta.json."""
+    at = text.find(f'"{key}"')
+    return None if at < 0 else text[:at].count("\n") + 1
+
+
+def _load_json(path: Path) -> tuple[object, str]:
+    """The JSON value of ``path`` and its text; every failure is a located data error."""
+    try:
+        if path.stat().st_size > MAX_META_BYTES:
+            raise LimitError(f"{path}: larger than the limit of {MAX_META_BYTES // 2**20} MB for {META_FILE}")
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise DataSourceError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(Problem("not UTF-8 text; expected a JSON table description", file=str(path))) from exc
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as exc:
+        raise ValidationError(Problem(f"not valid JSON ({exc.msg})", file=str(path), line=exc.lineno)) from exc
+    except RecursionError as exc:
+        raise ValidationError(Problem("JSON nested too deeply", file=str(path))) from exc
+
+
+def _names(meta: dict, key: str, path: Path, text: str) -> tuple:
+    names = meta.get(key)
+    ok = isinstance(names, list) and names and all(isinstance(n, str | int) and not isinstance(n, bool) for n in names)
+    if not ok or len({str(n) for n in names}) != len(names) or any(not str(n).strip() for n in names):
+        message = f"'{key}' must be a non-empty list of distinct, non-blank names"
+        raise ValidationError(Problem(message, file=str(path), line=_json_line(text, key), column=key))
+    return tuple(names)
+
+
+def _table_file(folder: Path, files: object, key: str, path: Path, text: str) -> Path:
+    """``files[key]``: a .csv or .parquet file inside ``folder`` (never a path leading out of it)."""
+    name = files.get(key) if isinstance(files, dict) else None
+    line = _json_line(text, "files")
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(Problem(f"'files.{key}' must name the table's file", file=str(path), line=line, column=f"files.{key}"))
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(folder.resolve()):
+        message = f"'files.{key}' is '{name}', outside the table folder; expected a file name inside {folder}"
+        raise ValidationError(Problem(message, file=str(path), line=line, column=f"files.{key}"))
+    if target.suffix.lower() not in (".csv", ".parquet"):
+        message = f"'files.{key}' is '{name}'; expected a .csv or .parquet file"
+        raise ValidationError(Problem(message, file=str(path), line=line, column=f"files.{key}"))
+    return folder / name
+
+
+def _native_meta(folder: Path, meta: dict, text: str) -> dict:
+    """The checked parts of meta.json: names, files inside the folder, and sizes within the limits."""
+    path = folder / META_FILE
+    regions, sectors, categories = (_names(meta, key, path, text) for key in ("regions", "sectors", "fd_categories"))
+    dense = len(regions) * len(sectors) * len(regions) * len(categories)
+    if dense > MAX_DENSE_VALUES:
+        raise LimitError(
+            f"{path}: {len(regions):,} regions x {len(sectors):,} sectors x {len(categories):,} final-demand categories need "
+            f"{dense:,} final-demand values, above the limit of {MAX_DENSE_VALUES:,}; aggregate the table first"
+        )
+    files = {key: _table_file(folder, meta.get("files"), key, path, text) for key in ("Z", "Y")}
+    extra = meta.get("meta")
+    return {"regions": regions, "sectors": sectors, "categories": categories, "files": files,
+            "unit": str(meta.get("unit") or ""), "meta": extra if isinstance(extra, dict) else {}}  # fmt: skip
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, TypeError, pa.ArrowException) as exc:
+        raise ValidationError(Problem(f"not a readable Parquet file ({exc})", file=str(path))) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Fast read; where it fails, the line-by-line reader finds and names the bad line. The
+    header is read as a row, so that a line with more fields than the header is an error."""
+    try:
+        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:  # UnicodeDecodeError is a ValueError
+        read_table(path, [])  # raises the located problem
+        raise ValidationError(Problem(f"cannot be read as CSV ({exc})", file=str(path))) from exc
+    header = [str(name).strip() for name in frame.iloc[0]]
+    twice = [name for name in dict.fromkeys(header) if header.count(name) > 1]
+    if twice:
+        raise ValidationError(Problem(f"column '{twice[0]}' appears twice in the header", file=str(path), line=1, column=twice[0]))
+    frame = frame.iloc[1:].set_axis(header, axis=1)
+    blank = ~frame.apply(lambda column: column.fillna("").str.strip().ne("")).any(axis=1)
+    return frame[~blank].reset_index(drop=True)  # as the line-by-line reader, which gives the lines
+
+
 def _read_frame(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataSourceError(f"{path}: file named in {META_FILE} is missing")
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={c: str for c in columns[:4]})
+    is_csv = path.suffix.lower() == ".csv"
+    frame = _read_csv(path) if is_csv else _read_parquet(path)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataSourceError(f"{path}: missing column '{missing[0]}' (expected {', '.join(columns)})")
+        message = f"missing column '{missing[0]}' (expected {', '.join(columns)})"
+        raise ValidationError(Problem(message, file=str(path), line=1 if is_csv else None, column=missing[0]))
+    if frame.empty:
+        raise ValidationError(Problem("the table has no rows; expected at least one non-zero flow", file=str(path), line=2 if is_csv else None))
     return frame
+
+
+def _problems(path: Path, frame: pd.DataFrame, bad: np.ndarray, column: str, expected: str) -> ValidationError:
+    """A located error for the rows ``bad`` (a boolean mask) of ``column``: the CSV line, or the Parquet row."""
+    rows = np.flatnonzero(bad)[:MAX_PROBLEMS]
+    lines = read_table(path, [])[LINE].to_numpy() if path.suffix.lower() == ".csv" else None
+    problems = []
+    for row in rows:
+        value = frame[column].to_numpy()[row]
+        where = "" if lines is not None else f"row {row + 1}: "
+        line = int(lines[row]) if lines is not None else None
+        problems.append(Problem(f"{where}'{value}' {expected}", file=str(path), line=line, column=column))
+    return ValidationError(problems)
+
+
+def _values(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
+    raw = frame[column]
+    values = pd.to_numeric(raw.str.strip() if raw.dtype == object else raw, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise _problems(path, frame, bad, column, "is not a non-negative number; expected a flow in the table's unit")
+    return values
 
 
 def _codes(frame: pd.DataFrame, columns: list[str], first: tuple, second: tuple, path: Path) -> np.ndarray:
     """Flat (region-major) position of each (first, second) name pair; unknown names are errors."""
     a = pd.Index([str(n) for n in first]).get_indexer(frame[columns[0]].astype(str))
     b = pd.Index([str(n) for n in second]).get_indexer(frame[columns[1]].astype(str))
-    for codes, column in ((a, columns[0]), (b, columns[1])):
+    for codes, column, names in ((a, columns[0], first), (b, columns[1], second)):
         if (codes < 0).any():
-            raise ValidationError(f"{path}: unknown name '{frame[column].to_numpy()[np.argmax(codes < 0)]}' in column '{column}'")
+            known = ", ".join(map(str, names[:8])) + ("..." if len(names) > 8 else "")
+            raise _problems(path, frame, codes < 0, column, f"is an unknown name in column '{column}'; expected one of {known}")
     return a * len(second) + b
 
 
 def _sparse(path: Path, columns: list[str], rows: tuple[tuple, tuple], cols: tuple[tuple, tuple]) -> sp.csr_matrix:
     frame = _read_frame(path, columns)
-    if frame.duplicated(subset=columns[:4]).any():
-        raise ValidationError(f"{path}: duplicate entries for the same (row, column) pair")
+    values = _values(path, frame, columns[4])
     i = _codes(frame, columns[:2], *rows, path)
     j = _codes(frame, columns[2:4], *cols, path)
+    twice = frame.duplicated(subset=columns[:4]).to_numpy()
+    if twice.any():
+        raise _problems(path, frame, twice, columns[0], "starts an entry for a (row, column) pair given before; expected each pair once")
     shape = (len(rows[0]) * len(rows[1]), len(cols[0]) * len(cols[1]))
-    return sp.csr_matrix((frame[columns[4]].to_numpy(dtype=float), (i, j)), shape=shape)
+    return sp.csr_matrix((values, (i, j)), shape=shape)
 
 
-def _read_native(folder: Path) -> MrioTable:
-    try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        regions, sectors, categories = tuple(meta["regions"]), tuple(meta["sectors"]), tuple(meta["fd_categories"])
-        files = meta["files"]
-    except (ValueError, KeyError) as exc:
-        raise DataSourceError(f"{folder / META_FILE}: not a valid table description ({exc})") from exc
-    Z = _sparse(folder / files["Z"], Z_COLUMNS, (regions, sectors), (regions, sectors))
-    Y = _sparse(folder / files["Y"], Y_COLUMNS, (regions, sectors), (regions, categories)).toarray()
-    return mrio_table(regions, sectors, Z, Y, categories, unit=meta.get("unit", ""), meta=meta.get("meta", {}))
-
-
-def _is_native(folder: Path) -> bool:
-    try:
-        return json.loads((folder / META_FILE).read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+def _read_native(folder: Path, meta: dict, text: str) -> MrioTable:
+    parts = _native_meta(folder, meta, text)
+    regions, sectors, categories = parts["regions"], parts["sectors"], parts["categories"]
+    Z = _sparse(parts["files"]["Z"], Z_COLUMNS, (regions, sectors), (regions, sectors))
+    Y = _sparse(parts["files"]["Y"], Y_COLUMNS, (regions, sectors), (regions, categories)).toarray()
+    return mrio_table(regions, sectors, Z, Y, categories, unit=parts["unit"], meta=parts["meta"])
 
 
 def read_table_folder(folder: Path | str) -> MrioTable:
-    """Read a table folder written by :func:`write_table_folder`, or one written by pymrio's ``save_all``."""
+    """Read a table folder written by :func:`write_table_folder`, or one written by pymrio's ``save_all``.
+
+    Every problem of a folder of ours is located: ``meta.json`` must be JSON naming regions,
+    sectors, categories and two table files inside the folder; the tables must have their
+    columns once, at least one row, known names and non-negative numbers."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataSourceError(f"{folder}: not a folder")
-    if _is_native(folder):
-        return _read_native(folder)
-    if (folder / PYMRIO_MARKER).is_file():
+    pymrio_folder = (folder / PYMRIO_MARKER).is_file()
+    if (folder / META_FILE).is_file():
+        try:
+            meta, text = _load_json(folder / META_FILE)
+        except CoreAtlasError:
+            if not pymrio_folder:
+                raise
+            meta, text = None, ""
+        if isinstance(meta, dict) and meta.get("format") == FORMAT:
+            return _read_native(folder, meta, text)
+    if pymrio_folder:
         try:
             io = _pymrio().load_all(folder)
         except Exception as exc:  # pymrio raises many kinds of errors on bad folders

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import yaml
@@ -13,13 +15,15 @@ from coreatlas.io.output import atomic_write_folder
 from coreatlas.io.yamlfile import load_yaml, validate_yaml
 from coreatlas.model import schema
 from coreatlas.model.techmap import LINE, Metadata, Source, TechMap
-from coreatlas.model.validate import check
+from coreatlas.model.validate import check, check_blocs
 
 __all__ = ["METADATA_FILE", "TABLE_FILES", "is_native", "read_native", "write_native"]
 
 METADATA_FILE = "metadata.yaml"
 TABLE_FILES = {table: f"{table}.csv" for table in ("nodes", "providers", "provision", "relations", "blocs", *schema.ANNEX_TABLES)}
 OPTIONAL_TABLES = ("blocs", *schema.ANNEX_TABLES)
+#: The tables that must have rows, and what a row is.
+ROWS = {"nodes": "node", "providers": "provider"}
 
 
 def is_native(folder: Path) -> bool:
@@ -45,7 +49,7 @@ def _read_tables(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             continue
         if not path.exists():
             raise DataSourceError(f"{path}: file not found; a native dataset needs {', '.join(list(TABLE_FILES.values())[:4])}")
-        frames[table] = read_table(path, schema.required_columns(table))
+        frames[table] = read_table(path, schema.required_columns(table), rows=ROWS.get(table))
         problems.extend(check_numeric_columns(frames[table], table, path))
     return frames, problems
 
@@ -66,8 +70,20 @@ def read_native(folder: Path | str) -> TechMap:
     try:
         check(tm)
     except ValidationError as exc:
-        raise ValidationError(locate(exc.problems, files)) from None
+        raise ValidationError(locate(_located_blocs(exc.problems, frames["blocs"], tm, files["blocs"]), files)) from None
     return tm
+
+
+def _located_blocs(problems: list[Problem], frame: pd.DataFrame, tm: TechMap, path: Path) -> list[Problem]:
+    """The model checks blocs as names -> codes and cannot know their lines: check each row
+    of ``blocs.csv`` alone to name its line."""
+    if not any(p.table == "blocs" for p in problems):
+        return problems
+    located = []
+    for name, code, line in zip(frame["bloc"], frame["country"], frame[LINE], strict=True):
+        one = dataclasses.replace(tm, blocs=MappingProxyType({str(name).strip(): (str(code).strip(),)}))
+        located += [dataclasses.replace(p, line=int(line), file=str(path)) for p in check_blocs(one)]
+    return [p for p in problems if p.table != "blocs"] + located
 
 
 def _metadata_dict(meta: Metadata) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from coreatlas.analysis.propagate import ASSUMED_RULE
 from coreatlas.io.output import atomic_write_text
 
 __all__ = ["render_report", "write_report"]
@@ -51,6 +52,50 @@ def _anchor(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name)
 
 
+def _scenario_html(results: list) -> list[str]:
+    """The scenario table; a figure that rests on an assumption is marked, with the rule below."""
+    rows = [
+        [
+            r.scenario.name,
+            r.scenario.description or r.scenario.summary(),
+            o["node_name"],
+            _pct_range(o["available"], o["available_low"], o["available_high"]) + (" (assumed*)" if o["estimated"] else ""),
+            _binding_text(o),
+        ]
+        for r in results
+        for o in r.outputs()
+    ]
+    parts = [_table(["scenario", "what happens", "output", "remaining", "binding path"], rows, {3})]
+    if any(o["estimated"] for r in results for o in r.outputs()):
+        parts.append(f"<p class='note'>* {html.escape(ASSUMED_RULE)}.</p>")
+    return parts
+
+
+def _open_ran_html(rows: list[dict], svg: dict[str, str]) -> list[str]:
+    """The Open RAN comparison: its chart and table."""
+    return [
+        "<h3>Open RAN vs proprietary RAN under vendor bans</h3>",
+        "<p>A proprietary RAN keeps a vendor's share only if that vendor can still supply every bundled unit; an open-interface RAN "
+        "takes each unit from any remaining vendor. With the same vendor mix the open network never keeps less.</p>",
+        _inline(svg.get("open_ran", "")),
+        _table(
+            ["scenario", "proprietary", "open", "open advantage", "full-stack vendors left", "vendors left per component"],
+            [
+                [
+                    r["scenario"],
+                    _pct_range(r["proprietary_available"], r["proprietary_low"], r["proprietary_high"]),
+                    _pct_range(r["open_available"], r["open_low"], r["open_high"]),
+                    f"{r['open_advantage']:+.1%}",
+                    r["full_stack_vendors_left"],
+                    r["component_vendors_left"],
+                ]
+                for r in rows
+            ],
+            {1, 2, 3, 4, 5},
+        ),
+    ]
+
+
 def _section_html(sec, svg: dict[str, str]) -> list[str]:
     meta = sec.tm.meta
     results = sec.results
@@ -72,44 +117,10 @@ def _section_html(sec, svg: dict[str, str]) -> list[str]:
         ),
         "<h3>Scenarios</h3>",
         _inline(svg.get("scenarios", "")),
-        _table(
-            ["scenario", "what happens", "output", "remaining", "binding path"],
-            [
-                [
-                    r.scenario.name,
-                    r.scenario.description or r.scenario.summary(),
-                    o["node_name"],
-                    _pct_range(o["available"], o["available_low"], o["available_high"]),
-                    _binding_text(o),
-                ]
-                for r in results
-                for o in r.outputs()
-            ],
-            {3},
-        ),
+        *_scenario_html(results),
     ]
     if sec.open_ran:
-        parts += [
-            "<h3>Open RAN vs proprietary RAN under vendor bans</h3>",
-            "<p>A proprietary RAN keeps a vendor's share only if that vendor can still supply every bundled unit; an open-interface RAN "
-            "takes each unit from any remaining vendor. With the same vendor mix the open network never keeps less.</p>",
-            _inline(svg.get("open_ran", "")),
-            _table(
-                ["scenario", "proprietary", "open", "open advantage", "full-stack vendors left", "vendors left per component"],
-                [
-                    [
-                        r["scenario"],
-                        _pct_range(r["proprietary_available"], r["proprietary_low"], r["proprietary_high"]),
-                        _pct_range(r["open_available"], r["open_low"], r["open_high"]),
-                        f"{r['open_advantage']:+.1%}",
-                        r["full_stack_vendors_left"],
-                        r["component_vendors_left"],
-                    ]
-                    for r in sec.open_ran
-                ],
-                {1, 2, 3, 4, 5},
-            ),
-        ]
+        parts += _open_ran_html(sec.open_ran, svg)
     parts += [
         "<h3>Sources</h3>",
         _table(["id", "source", "year"], [[s.id, s.title + (f" — {s.url}" if s.url else ""), s.year or ""] for s in meta.sources]),

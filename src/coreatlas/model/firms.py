@@ -144,15 +144,27 @@ def _check_links(supplier, client, flow, n: int) -> None:
         raise ValidationError(problems[0])
 
 
-def _merge_duplicates(supplier, client, flow):
-    """Sum flows of repeated ``(supplier, client)`` pairs (one link per pair)."""
-    key = supplier.astype(np.int64) * (int(client.max(initial=0)) + 1) + client
-    unique, inverse = np.unique(key, return_inverse=True)
-    if unique.size == key.size:
+def _sorted_links(supplier, client, flow, sector):
+    """Links sorted by ``(client, sector[supplier], supplier)``, repeated pairs merged by summing.
+
+    One sort of a combined int64 key when it fits (a million firms, 1,400 sectors: it does),
+    else a lexicographic sort; repeated pairs are then adjacent.
+    """
+    n = int(max(supplier.max(initial=0), client.max(initial=0))) + 1
+    n_sectors = int(sector.max(initial=0)) + 1
+    if n * n * n_sectors < 2**62:
+        key = (client.astype(np.int64) * n_sectors + sector[supplier]) * n + supplier
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    else:
+        order = np.lexsort((supplier, sector[supplier], client))
+        key = None
+    supplier, client, flow = supplier[order], client[order], flow[order]
+    same = (key[1:] == key[:-1]) if key is not None else ((supplier[1:] == supplier[:-1]) & (client[1:] == client[:-1]))
+    if not same.any():
         return supplier, client, flow
-    first = np.zeros(unique.size, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(key.size)[::-1]
-    return supplier[first], client[first], np.bincount(inverse, flow, unique.size)
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    return supplier[starts], client[starts], np.add.reduceat(flow, starts)
 
 
 def firm_network(
@@ -182,12 +194,11 @@ def firm_network(
         raise ValidationError("final demand must be finite and non-negative")
     sector = np.arange(n, dtype=INDEX) if sector is None else np.asarray(sector, dtype=INDEX)
     region = np.zeros(n, dtype=INDEX) if region is None else np.asarray(region, dtype=INDEX)
-    supplier, client, flow = _merge_duplicates(supplier, client, flow)
-    order = np.lexsort((supplier, sector[supplier], client))
+    supplier, client, flow = _sorted_links(supplier, client, flow, sector)
     return FirmNetwork(
-        supplier=supplier[order],
-        client=client[order],
-        flow=flow[order],
+        supplier=supplier,
+        client=client,
+        flow=flow,
         final_demand=final_demand,
         sector=sector,
         region=region,

@@ -40,8 +40,30 @@ def _short_form(value: Any) -> Any:
 
 
 def _kind(value: Any) -> Any:
-    if value not in DISTRIBUTIONS:
+    if not isinstance(value, str) or value not in DISTRIBUTIONS:
         raise ValueError(f"distribution '{value}' is not one of {', '.join(DISTRIBUTIONS)}")
+    return value
+
+
+def _parameter_problem(kind: str, p: tuple[float, ...]) -> str:
+    """What is wrong with the parameters of a ``kind`` distribution ("" if nothing)."""
+    rules = {
+        "uniform": (lambda: p[0] <= p[1], "expected low <= high"),
+        "triangular": (lambda: p[0] <= p[1] <= p[2] and p[0] < p[2], "expected low <= mode <= high with low < high"),
+        "lognormal": (lambda: p[0] > 0 and p[1] >= 0, "expected a median > 0 and sigma >= 0"),
+        "beta": (lambda: p[0] > 0 and p[1] > 0, "expected both shape parameters > 0"),
+    }
+    ok, hint = rules.get(kind, (lambda: True, ""))
+    return "" if ok() else hint
+
+
+def _within(what: str, value: Distribution, low: float, high: float) -> Distribution:
+    """``value`` if every draw lies in ``[low, high]``, else a ValueError naming ``what``."""
+    lo, hi = value.support()
+    if not (lo >= low and hi <= high):
+        span = f"at least {low:g}" if high == np.inf else f"in [{low:g}, {high:g}]"
+        given = f"not {lo:g}" if value.kind == "fixed" else f"{value.kind} {list(value.params)} can give {lo:g} to {hi:g}"
+        raise ValueError(f"{what} must be {span}, {given}")
     return value
 
 
@@ -61,7 +83,19 @@ class Distribution(Spec):
     def _count(self) -> Distribution:
         if len(self.params) != DISTRIBUTIONS[self.kind]:
             raise ValueError(f"a {self.kind} distribution takes {DISTRIBUTIONS[self.kind]} parameter(s), not {len(self.params)}")
+        if not all(np.isfinite(self.params)):
+            raise ValueError(f"{self.kind} parameters must be finite numbers, not {list(self.params)}")
+        problem = _parameter_problem(self.kind, self.params)
+        if problem:
+            raise ValueError(f"{self.kind} {list(self.params)}: {problem}")
         return self
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        p = self.params
+        if self.kind in ("fixed", "uniform", "triangular"):
+            return p[0], p[-1]
+        return (0.0, np.inf) if self.kind == "lognormal" else (0.0, 1.0)
 
     @classmethod
     def fixed(cls, value: float) -> Distribution:
@@ -101,6 +135,16 @@ class Hazard(Spec):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"hazard '{info.data.get('name', '')}': annual probability {value} must be in [0, 1]")
         return value
+
+    @pydantic.field_validator("duration_days")
+    @classmethod
+    def _duration(cls, value: Distribution) -> Distribution:
+        return _within("a duration in days", value, 0.0, np.inf)
+
+    @pydantic.field_validator("depth")
+    @classmethod
+    def _depth(cls, value: Distribution) -> Distribution:
+        return _within("a depth (share of capacity lost)", value, 0.0, 1.0)
 
     @pydantic.model_validator(mode="after")
     def _strikes(self) -> Hazard:

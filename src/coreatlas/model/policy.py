@@ -85,35 +85,42 @@ def third_country_exposure(tm: TechMap, policy: Policy, country: str | None = No
     """Share of each country's installed base a policy would force to be replaced.
 
     For every ``country_exposure`` record, the share counts as *to be replaced* when every
-    provider it names is excluded by the policy (at the record's node); when only some are,
-    the record counts towards the high end of the range only, since the split is unknown.
+    provider it names is excluded by the policy (at the record's node; ``split`` is
+    ``"known"``). When only some are (a record of Huawei and ZTE together, a policy on Huawei
+    alone), the record does not say how its share divides: ``to_replace`` is None, ``split``
+    is ``"unknown"`` and the range runs from 0 to the record's (high) share.
     """
     records = tm.annex["country_exposure"]
     if country is not None:
         records = records[records["country"] == country]
     excluded = set(policy.excluded(tm))
-    rows = []
-    for r in records.itertuples(index=False):
-        named = split_list(r.providers)
-        covered = (not policy.nodes or r.node_id in policy.nodes) and bool(named)
-        hit = [p for p in named if p in excluded] if covered else []
-        share, low, high = r.share, _or(r.share_low, r.share), _or(r.share_high, r.share)
-        full = bool(named) and len(hit) == len(named)
-        rows.append(
-            {
-                "country": r.country,
-                "node_id": r.node_id,
-                "providers": ";".join(named),
-                "excluded": ";".join(hit),
-                "to_replace": share if full else 0.0,
-                "to_replace_low": low if full else 0.0,
-                "to_replace_high": high if hit else 0.0,
-                "year": None if pd.isna(r.year) else int(r.year),
-                "source": _text(r.source),
-                "note": _text(r.note),
-            }
-        )
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_exposure_row(r, policy, excluded) for r in records.itertuples(index=False)], columns=EXPOSURE_COLUMNS)
+
+
+EXPOSURE_COLUMNS = ["country", "node_id", "providers", "excluded", "to_replace", "to_replace_low", "to_replace_high", "split", "year",
+                    "source", "note"]  # fmt: skip
+
+
+def _exposure_row(r, policy: Policy, excluded: set[str]) -> dict:
+    named = split_list(r.providers)
+    covered = (not policy.nodes or r.node_id in policy.nodes) and bool(named)
+    hit = [p for p in named if p in excluded] if covered else []
+    share, low, high = float(r.share), _or(r.share_low, r.share), _or(r.share_high, r.share)
+    full = bool(named) and len(hit) == len(named)
+    unknown = bool(hit) and not full
+    return {
+        "country": r.country,
+        "node_id": r.node_id,
+        "providers": ";".join(named),
+        "excluded": ";".join(hit),
+        "to_replace": None if unknown else (share if full else 0.0),
+        "to_replace_low": low if full else 0.0,
+        "to_replace_high": high if hit else 0.0,
+        "split": "unknown" if unknown else "known",
+        "year": None if pd.isna(r.year) else int(r.year),
+        "source": _text(r.source),
+        "note": _text(r.note),
+    }
 
 
 def _or(value: object, default: float) -> float:

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from coreatlas.errors import ValidationError
+from coreatlas.errors import Problem, ValidationError
 
 __all__ = ["ENTITY_KINDS", "RISK_MEASURES", "RiskNetwork", "risk_network"]
 
@@ -72,73 +72,127 @@ class RiskNetwork:
         return {node: i for i, node in enumerate(self.node_ids.tolist())}
 
 
-def _pairs(dst: np.ndarray, material: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _Locator:
+    """Problems about rows of ``nodes``, ``edges`` or ``groups``, with source lines where given."""
+
+    def __init__(self, lines: dict | None):
+        self.lines = {k: np.asarray(v) for k, v in (lines or {}).items()}
+
+    def error(self, table: str, row: int, column: str, message: str) -> ValidationError:
+        line = self.lines.get(table)
+        return ValidationError(Problem(message, table=table, line=None if line is None else int(line[row]), column=column))
+
+
+def _pairs(dst: np.ndarray, material: np.ndarray, ratio: np.ndarray, where: _Locator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair index per edge and, per pair, its consumer and ratio (which all its edges must share)."""
     keys = np.stack([dst, material], axis=1)
     unique, pair = np.unique(keys, axis=0, return_inverse=True)
     pair = pair.ravel()
     low = np.full(len(unique), np.inf)
-    high = np.full(len(unique), -np.inf)
     np.minimum.at(low, pair, ratio)
-    np.maximum.at(high, pair, ratio)
-    if np.any(high - low > 1e-12 * np.maximum(1.0, high)):
-        bad = int(np.flatnonzero(high - low > 1e-12 * np.maximum(1.0, high))[0])
-        raise ValidationError(
-            f"alternative suppliers of material {unique[bad, 1]} of node {unique[bad, 0]} give different ratios; one ratio per (node, material)"
-        )
+    differs = np.flatnonzero(ratio - low[pair] > 1e-12 * np.maximum(1.0, ratio))
+    if differs.size:
+        edge = int(differs[0])
+        message = f"ratio {ratio[edge]:g} differs from {low[pair[edge]]:g} of another supplier of the same material; alternative suppliers share one ratio"
+        raise where.error("edges", edge, "ratio", message)
     return pair, unique[:, 0], low
 
 
-def _check(values: dict, n: int) -> None:
+def _check_ids(node_ids: np.ndarray, where: _Locator) -> None:
+    seen: dict = {}
+    for i, node in enumerate(node_ids.tolist()):
+        if node is None or (isinstance(node, float) and node != node) or (isinstance(node, str) and not node.strip()):
+            raise where.error("nodes", i, "node", "the node id is blank; every node needs an id")
+        if node in seen:
+            raise where.error("nodes", i, "node", f"duplicate node id '{node}' (also node {seen[node] + 1}); ids must be unique")
+        seen[node] = i
+
+
+def _check(values: dict, node_ids: np.ndarray, where: _Locator) -> None:
+    n = node_ids.size
     for name, array in values.items():
         if array.shape != (n,):
-            raise ValidationError(f"{name} must have one value per node ({n}), not {array.shape}")
-        if not np.all(np.isfinite(array)) or np.any(array < 0):
-            raise ValidationError(f"{name} must be finite and non-negative")
+            raise ValidationError(f"{name} must have one value per node ({n}), not {array.shape}", field=name)
+        bad = np.flatnonzero(~np.isfinite(array) | (array < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise where.error("nodes", i, name, f"{name} {array[i]:g} of node '{node_ids[i]}' is not a finite number >= 0")
+    short = np.flatnonzero(values["capacity"] < values["demand"] * (1 - 1e-9))
+    if short.size:
+        i = int(short[0])
+        message = (f"capacity {values['capacity'][i]:g} of node '{node_ids[i]}' is below its demand {values['demand'][i]:g} "
+                   "(negative spare capacity); expected capacity >= demand")  # fmt: skip
+        raise where.error("nodes", i, "capacity", message)
+
+
+def _check_tiers(tier, node_ids: np.ndarray, where: _Locator) -> np.ndarray:
+    if tier is None:
+        return np.zeros(node_ids.size, dtype=np.int64)
+    values = np.asarray(tier, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0) | (values != np.round(values)) | (values > 2**31))
+    if bad.size:
+        i = int(bad[0])
+        raise where.error("nodes", i, "tier", f"tier {values[i]:g} of node '{node_ids[i]}' is not a whole number >= 0")
+    return values.astype(np.int64)
+
+
+def _check_groups(group, group_capacity, n: int, where: _Locator) -> tuple[np.ndarray, np.ndarray]:
+    capacity = np.asarray(group_capacity, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(capacity) | (capacity < 0))
+    if bad.size:
+        raise where.error("groups", int(bad[0]), "capacity", f"group capacity {capacity[bad[0]]:g} is not a finite number >= 0")
+    index = np.full(n, -1, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    outside = np.flatnonzero((index < -1) | (index >= capacity.size))
+    if index.shape != (n,) or outside.size:
+        raise ValidationError(f"group must give each node a group index 0..{capacity.size - 1}, or -1 for none", field="group")
+    return index, capacity
+
+
+def _check_edges(src: np.ndarray, dst: np.ndarray, ratio: np.ndarray, n: int, where: _Locator) -> None:
+    if not (src.shape == dst.shape == ratio.shape):
+        raise ValidationError("src, dst, material and ratio must have one value per edge")
+    outside = np.flatnonzero((np.minimum(src, dst) < 0) | (np.maximum(src, dst) >= n))
+    if outside.size:
+        raise where.error("edges", int(outside[0]), "supplier", f"edge node index out of range 0..{n - 1}")
+    bad = np.flatnonzero(~np.isfinite(ratio) | (ratio <= 0))
+    if bad.size:
+        raise where.error("edges", int(bad[0]), "ratio", f"ratio {ratio[bad[0]]:g} is not a finite number > 0")
+    loops = np.flatnonzero(src == dst)
+    if loops.size:
+        message = "the supplier and the consumer are the same node; expected two different nodes"
+        raise where.error("edges", int(loops[0]), "consumer", message)
 
 
 def risk_network(
-    node_ids,
-    capacity,
-    inventory,
-    demand,
-    ttr_days,
-    src,
-    dst,
-    material,
-    ratio,
-    *,
-    profit=None,
-    group=None,
-    group_capacity=(),
-    country=None,
-    firm=None,
-    tier=None,
-    meta=None,
+    node_ids, capacity, inventory, demand, ttr_days, src, dst, material, ratio, *,
+    profit=None, group=None, group_capacity=(), country=None, firm=None, tier=None, meta=None, lines=None,
 ) -> RiskNetwork:
-    """Build and check a :class:`RiskNetwork` (edges by node index; ``material`` any int code per edge)."""
+    """Build and check a :class:`RiskNetwork` (edges by node index; ``material`` any int code per edge).
+
+    Node ids must be unique and not blank, values finite and non-negative, capacity at least
+    demand, tiers whole. ``lines`` (``{"nodes": ..., "edges": ...}``, a source line per row)
+    locates the problems of a network read from files."""
+    where = _Locator(lines)
     node_ids = np.asarray(node_ids, dtype=object)
     n = node_ids.size
+    _check_ids(node_ids, where)
     arrays = {
         name: np.asarray(v, dtype=float)
         for name, v in (("capacity", capacity), ("inventory", inventory), ("demand", demand), ("ttr_days", ttr_days))
     }
     arrays["profit"] = np.ones(n) if profit is None else np.asarray(profit, dtype=float)
-    _check(arrays, n)
+    _check(arrays, node_ids, where)
     src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
     ratio = np.asarray(ratio, dtype=float)
-    if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):
-        raise ValidationError(f"edge node index out of range 0..{n - 1}")
-    if np.any(ratio <= 0) or np.any(src == dst):
-        raise ValidationError("every edge needs a positive ratio and two different nodes")
-    pair, pair_dst, pair_ratio = _pairs(dst, np.asarray(material, dtype=np.int64), ratio)
+    _check_edges(src, dst, ratio, n, where)
+    pair, pair_dst, pair_ratio = _pairs(dst, np.asarray(material, dtype=np.int64), ratio, where)
     labels = {
         k: np.full(n, "", dtype=object) if v is None else np.asarray(v, dtype=object) for k, v in (("country", country), ("firm", firm))
     }
+    group, group_capacity = _check_groups(group, group_capacity, n, where)
     return RiskNetwork(
         node_ids=node_ids, src=src, dst=dst, pair=pair, pair_dst=pair_dst, pair_ratio=pair_ratio,
-        group=np.full(n, -1, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64),
-        group_capacity=np.asarray(group_capacity, dtype=float),
-        tier=np.zeros(n, dtype=np.int64) if tier is None else np.asarray(tier, dtype=np.int64),
+        group=group, group_capacity=group_capacity,
+        tier=_check_tiers(tier, node_ids, where),
         meta=dict(meta or {}), **arrays, **labels,
     )  # fmt: skip

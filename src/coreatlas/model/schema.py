@@ -30,6 +30,10 @@ PROVIDER_TYPES = ("country", "firm", "region", "residual")
 RELATION_TYPES = ("uses", "variant_of", "bundles")
 POLICY_KINDS = ("exclude", "trusted_only")
 
+#: Years are four-digit years; sizes cannot be negative (shares and amounts have their own checks).
+YEARS = (1000, 9999)
+RANGES = {"year": YEARS, "market_size_year": YEARS, "market_size_usd": (0, None)}
+
 
 class SourceSpec(pydantic.BaseModel):
     """One cited source of a dataset's ``metadata.yaml``."""
@@ -38,7 +42,7 @@ class SourceSpec(pydantic.BaseModel):
     id: str
     title: str = ""
     url: str = ""
-    year: int | None = None
+    year: int | None = pydantic.Field(None, ge=YEARS[0], le=YEARS[1])
 
 
 class MetadataSpec(pydantic.BaseModel):
@@ -56,10 +60,21 @@ class MetadataSpec(pydantic.BaseModel):
 
 @dataclass(frozen=True)
 class Column:
+    """One column; a numeric one is finite and within ``[low, high]`` where those are given."""
+
     name: str
     dtype: str  # "str", "float", "int"
     required: bool
     description: str
+    low: float | None = None
+    high: float | None = None
+
+    def bounds(self) -> str:
+        """``"from 1000 to 9999"``, ``"at least 0"`` or ``""``."""
+        if self.low is not None and self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        return f"at least {self.low:g}" if self.low is not None else (f"at most {self.high:g}" if self.high is not None else "")
+
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -170,7 +185,7 @@ def _parse_tables(text: str) -> dict[str, tuple[Column, ...]]:
             table = tables.setdefault(line.strip("[]"), [])
         else:
             name, dtype, required, description = line.split(maxsplit=3)
-            table.append(Column(name, dtype, required == "*", description))
+            table.append(Column(name, dtype, required == "*", description, *RANGES.get(name, (None, None))))
     return {name: tuple(cols) for name, cols in tables.items()}
 
 

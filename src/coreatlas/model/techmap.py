@@ -14,10 +14,11 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from coreatlas.errors import NotFoundError
+from coreatlas.errors import CoreAtlasError, NotFoundError, Problem, ScenarioError, ValidationError
 from coreatlas.model import schema
+from coreatlas.model.countries import is_iso_alpha3
 
-__all__ = ["DEFAULT_BLOCS", "Metadata", "Source", "TechMap", "empty_annex", "normalise_table", "split_list"]
+__all__ = ["DEFAULT_BLOCS", "UNATTRIBUTED", "Metadata", "Source", "TechMap", "empty_annex", "normalise_table", "split_list"]
 
 #: The CoRe partners and a wider circle of allies; datasets and users may redefine both.
 DEFAULT_BLOCS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -26,6 +27,9 @@ DEFAULT_BLOCS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "allies": ("USA", "JPN", "NLD", "KOR", "TWN", "DEU", "GBR", "FRA"),
     }
 )
+
+#: The code of a node's share that no figure attributes to a provider (where figures sum below 1).
+UNATTRIBUTED = "(unattributed)"
 
 #: Tables keep the source line of each row (where they were read from a file) in this column.
 LINE = "line"
@@ -63,18 +67,33 @@ def normalise_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     A ``line`` column, if present, is kept as the source line of each row.
     """
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    lines = frame[LINE].reset_index(drop=True) if LINE in frame else pd.Series([pd.NA] * len(frame))
+    lines = pd.Series(pd.array(lines, dtype="Int64"))
+    problems: list[Problem] = []
     for col in schema.TABLES[table]:
         values = frame[col.name].reset_index(drop=True) if col.name in frame else pd.Series([pd.NA] * len(frame))
         text = _blank_to_na(values)
-        if col.dtype == "str":
-            out[col.name] = text
-        elif col.dtype == "float":
-            out[col.name] = pd.to_numeric(text, errors="raise").astype("float64")
-        else:
-            out[col.name] = pd.to_numeric(text, errors="raise").astype("Int64")
-    lines = frame[LINE].reset_index(drop=True) if LINE in frame else pd.Series([pd.NA] * len(frame))
-    out[LINE] = pd.array(lines, dtype="Int64")
+        out[col.name] = text if col.dtype == "str" else _numbers(text, col, table, lines, problems)
+    if problems:
+        raise ValidationError(problems)
+    out[LINE] = lines.array
     return out
+
+
+def _numbers(text: pd.Series, col: schema.Column, table: str, lines: pd.Series, problems: list[Problem]) -> pd.Series:
+    """``text`` as numbers; a value that is not a number (or not a whole number where one is
+    expected, as for a year) is a problem naming the table, line and column."""
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    bad = text.notna() & numbers.isna()
+    if col.dtype == "int":
+        bad |= numbers.notna() & ~(np.isfinite(numbers) & (numbers == np.floor(numbers)))
+    expected = ("a whole number" + (" (a year such as 2023)" if "year" in col.name else "")) if col.dtype == "int" else "a number"
+    for i in np.flatnonzero(bad.to_numpy()):
+        line = None if pd.isna(lines.iloc[i]) else int(lines.iloc[i])
+        problems.append(Problem(f"'{text.iloc[i]}' is not {expected}", table=table, line=line, column=col.name))
+    if col.dtype == "float":
+        return numbers.where(~bad)
+    return numbers.where(~bad).astype("Int64")
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,8 +185,16 @@ class TechMap:
 
     @cached_property
     def outputs(self) -> list[str]:
-        """Ultimate outputs: nodes of kind ``output``."""
-        return self.nodes.loc[self.nodes["kind"] == "output", "node_id"].tolist()
+        """The ultimate outputs, by the one rule every analysis uses: the nodes of kind
+        ``output``; in a map that marks none (such as ``materials``), every node that no other
+        node needs (no node uses or bundles it, and it is no node's variant)."""
+        marked = self.nodes.loc[self.nodes["kind"] == "output", "node_id"].tolist()
+        if marked:
+            return marked
+        rel = self.relations
+        needed = set(rel.loc[rel["relation"].isin(["uses", "bundles"]), "target_id"])
+        needed |= set(rel.loc[rel["relation"] == "variant_of", "node_id"])
+        return [node_id for node_id in self.node_ids if node_id not in needed]
 
     def edges(self, relation: str) -> pd.DataFrame:
         """The relations of one type, as ``node_id, target_id`` rows."""
@@ -211,17 +238,50 @@ class TechMap:
         codes |= set(firms["country"].dropna()) | set(firms["site_country"].dropna())
         return sorted(codes)
 
-    def resolve_bloc(self, spec: str | tuple[str, ...] | list[str], field: str | None = None) -> tuple[str, ...]:
-        """A bloc by name (``core``), as comma-separated country codes (``USA,JPN``) or a list of codes."""
-        if not isinstance(spec, str):
-            return tuple(code.strip() for code in spec if code.strip())
-        if spec in self.blocs:
-            return tuple(self.blocs[spec])
-        codes = tuple(code.strip() for code in spec.split(",") if code.strip())
-        if len(codes) > 1 or (codes and _looks_like_code(codes[0])):
-            return codes
-        msg = f"unknown bloc '{spec}': name one of {', '.join(sorted(self.blocs))} or give country codes such as USA,JPN"
-        raise NotFoundError(msg, field=field)
+    @cached_property
+    def code_set(self) -> frozenset[str]:
+        """:attr:`country_codes` as a set."""
+        return frozenset(self.country_codes)
+
+    @cached_property
+    def firm_ids(self) -> frozenset[str]:
+        """Provider ids of the map's firms."""
+        return frozenset(self.providers.loc[self.providers["type"] == "firm", "provider_id"].dropna())
+
+    def code_of(self, code: str) -> str | None:
+        """The country code ``code`` stands for, or None: a code of the map as written, else
+        upper-cased (``twn`` is ``TWN``) if the map or ISO 3166-1 alpha-3 knows it."""
+        if not isinstance(code, str):
+            return None
+        code = code.strip()
+        if code in self.code_set or code == UNATTRIBUTED:
+            return code
+        upper = code.upper()
+        return upper if upper in self.code_set or is_iso_alpha3(upper) else None
+
+    def check_code(self, code: str, field: str | None = None, error: type[CoreAtlasError] = ScenarioError) -> str:
+        """:meth:`code_of`, or ``error`` naming ``field`` when the code is unknown."""
+        found = self.code_of(code)
+        if found is None:
+            regions = ", ".join(sorted(self.region_members)) or "none"
+            raise error(f"unknown country code '{code}'; use ISO 3166 alpha-3 codes such as TWN, JPN, USA (or a region code: {regions})",
+                        field=field)  # fmt: skip
+        return found
+
+    def resolve_bloc(self, spec: str | tuple[str, ...] | list[str], field: str | None = None,
+                     error: type[CoreAtlasError] = NotFoundError) -> tuple[str, ...]:  # fmt: skip
+        """A bloc by name (``core``), as comma-separated country codes (``USA,JPN``) or a list of
+        codes; every code must be known (:meth:`code_of`: ``usa`` is ``USA``), else ``error``."""
+        if isinstance(spec, str) and spec.strip() in self.blocs:
+            return tuple(self.blocs[spec.strip()])
+        items = spec.split(",") if isinstance(spec, str) else list(spec)
+        codes = [str(code).strip() for code in items if str(code).strip()]
+        if isinstance(spec, str) and len(codes) <= 1 and not (codes and _looks_like_code(codes[0].upper())):
+            msg = f"unknown bloc '{spec}': name one of {', '.join(sorted(self.blocs))} or give country codes such as USA,JPN"
+            raise NotFoundError(msg, field=field)
+        if not codes:
+            raise error(f"{field or 'bloc'}: the bloc names no country; give a bloc name or country codes such as USA,JPN", field=field)
+        return tuple(dict.fromkeys(self.check_code(code, field, error) for code in codes))
 
     def equals(self, other: TechMap) -> bool:
         """Same content (ignores where rows were read from)."""

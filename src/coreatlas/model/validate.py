@@ -7,16 +7,21 @@ all, and :func:`check` raises :class:`~coreatlas.errors.ValidationError` on erro
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from coreatlas.errors import Problem, ValidationError
 from coreatlas.model import schema
+from coreatlas.model.countries import is_iso_alpha3
 from coreatlas.model.techmap import LINE, TechMap
 from coreatlas.model.validate_annex import ANNEX_CHECKS
 
 __all__ = ["check", "find_cycle", "validate"]
 
 COUNTRY_LEVEL = ("country", "region", "residual")
+BLANK = {"", "nan", "<na>", "none", "null"}
 
 
 def _line(row) -> int | None:
@@ -136,6 +141,71 @@ def check_share_sums(tm: TechMap) -> list[Problem]:
     return problems
 
 
+def check_metadata(tm: TechMap) -> list[Problem]:
+    """``share_tolerance`` finite and at least 0 (NaN would switch the share-sum check off);
+    source years in ``schema.YEARS``."""
+    tol, problems = tm.meta.share_tolerance, []
+    if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
+        message = f"share_tolerance is {tol}; expected a finite number of at least 0 (0.02 lets country shares sum to 1.02)"
+        problems.append(Problem(message, table="metadata", column="share_tolerance"))
+    for source in tm.meta.sources:
+        low, high = schema.YEARS
+        if source.year is not None and not low <= source.year <= high:
+            message = f"source '{source.id}' has year {source.year}; expected a year from {low} to {high}"
+            problems.append(Problem(message, table="metadata", column="sources"))
+    return problems
+
+
+def _tables(tm: TechMap) -> dict[str, pd.DataFrame]:
+    return {"nodes": tm.nodes, "provision": tm.provision, **tm.annex}
+
+
+#: Numeric columns whose range has its own check (fractions in [0, 1]).
+FRACTIONS = {"share", "share_low", "share_high", "value", "value_low", "value_high"}
+
+
+def check_numbers(tm: TechMap) -> list[Problem]:
+    """Every other number finite and within its column's bounds in the schema (years in
+    ``schema.YEARS``, market sizes at least 0): what a file's loader checks, for maps built
+    in Python too."""
+    problems = []
+    for table, frame in _tables(tm).items():
+        for col in (c for c in schema.TABLES[table] if c.dtype != "str" and c.name not in FRACTIONS):
+            values = frame[col.name].to_numpy(dtype=float, na_value=np.nan)
+            low, high = -np.inf if col.low is None else col.low, np.inf if col.high is None else col.high
+            bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
+            expected = " ".join(part for part in ("a finite number", col.bounds()) if part)
+            for row in frame[bad].itertuples(index=False):
+                message = f"{col.name} {getattr(row, col.name):g} is not allowed; expected {expected} ({col.description})"
+                problems.append(_problem(table, row, col.name, message))
+    return problems
+
+
+def check_blocs(tm: TechMap) -> list[Problem]:
+    """Each bloc names at least one country, none blank, each a code of the map or of
+    ISO 3166-1 alpha-3 exactly as written (``usa`` would match nothing)."""
+    problems = []
+    for name, codes in tm.blocs.items():
+        if str(name).strip().casefold() in BLANK:
+            problems.append(Problem(f"a bloc has a blank name (countries {', '.join(map(str, codes))})", table="blocs", column="bloc"))
+        if not codes:
+            problems.append(Problem(f"bloc '{name}' names no country", table="blocs", column="country"))
+        for code in codes:
+            problems += _bloc_code_problems(tm, name, code)
+    return problems
+
+
+def _bloc_code_problems(tm: TechMap, name: str, code: object) -> list[Problem]:
+    text = "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code).strip()
+    if text.casefold() in BLANK:
+        return [Problem(f"bloc '{name}' names a blank country; give an ISO 3166 alpha-3 code", table="blocs", column="country")]
+    if text in tm.code_set or is_iso_alpha3(text):
+        return []
+    known = tm.code_of(text)
+    hint = f"; write '{known}'" if known else "; use ISO 3166 alpha-3 codes such as USA, JPN, or a region code of the map"
+    return [Problem(f"bloc '{name}' names unknown country code '{text}'{hint}", table="blocs", column="country")]
+
+
 def find_cycle(edges: pd.DataFrame) -> list[int] | None:
     """Row positions of ``edges`` forming a directed cycle ``node_id -> target_id``, or None."""
     successors: dict[str, list[tuple[str, int]]] = {}
@@ -208,12 +278,15 @@ def check_acyclic(tm: TechMap) -> list[Problem]:
 
 
 CHECKS = (
+    check_metadata,
     check_required_values,
     check_unique_ids,
     check_vocabularies,
     check_references,
     check_shares,
     check_share_sums,
+    check_numbers,
+    check_blocs,
     check_acyclic,
     check_provenance,
     *ANNEX_CHECKS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from coreatlas.errors import Problem
+from coreatlas.errors import CoreAtlasError, Problem
 from coreatlas.model import schema
 from coreatlas.model.techmap import LINE, TechMap, split_list
 
@@ -41,10 +41,22 @@ def check_policies(tm: TechMap) -> list[Problem]:
             problems.append(
                 _problem("policies", row, "bloc", "a 'trusted_only' policy needs a bloc (a name such as allies, or codes USA;JPN)")
             )
+        problems += _policy_bloc(tm, row)
         unknown = [n for n in split_list(row.nodes) if n not in tm.node_index]
         if unknown:
             problems.append(_problem("policies", row, "nodes", f"unknown node id '{unknown[0]}'"))
     return problems
+
+
+def _policy_bloc(tm: TechMap, row) -> list[Problem]:
+    """A 'trusted_only' policy's bloc must be a bloc name or known country codes."""
+    if row.kind != "trusted_only" or pd.isna(row.bloc):
+        return []
+    try:
+        tm.resolve_bloc(str(row.bloc).replace(";", ","))
+    except CoreAtlasError as exc:
+        return [_problem("policies", row, "bloc", str(exc))]
+    return []
 
 
 def check_ranged_values(tm: TechMap) -> list[Problem]:

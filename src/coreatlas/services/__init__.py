@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 from coreatlas.services.protocol import USE_CASES, Progress, Provenance, Request, Result, UseCase, parse_request
-from coreatlas.services.save import save_result, to_json
+from coreatlas.services.save import check_out, save_result, to_json
 
 #: The module of each use case, imported when one of its use cases is first asked for
 #: (``from coreatlas.services import maps`` imports one directly).
@@ -28,7 +28,7 @@ MODULE_OF = {
 }
 
 __all__ = ["MODULE_OF", "USE_CASES", "Progress", "Provenance", "Request", "Result", "UseCase", "all_use_cases", "parse_request", "run",
-           "save_result", "to_json", "use_case_of"]  # fmt: skip
+           "check_out", "save_result", "to_json", "use_case_of"]  # fmt: skip
 
 
 def all_use_cases() -> dict[str, UseCase]:

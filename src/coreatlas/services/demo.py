@@ -33,7 +33,7 @@ __all__ = ["DEMO_COMBINATION", "DEMO_SCENARIO_FILE", "DemoRequest", "DemoResult"
 DEMO_SCENARIO_FILE = "scenarios.yaml"
 #: The combination in which a materials shock is followed into chips and radios.
 DEMO_COMBINATION = "materials+chips+telecom-ran"
-OUTPUT_KEYS = ("node_id", "node_name", "available", "available_low", "available_high")
+OUTPUT_KEYS = ("node_id", "node_name", "available", "available_low", "available_high", "estimated")
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,18 @@ def chokepoint_chart(exposure_rows: list[dict]) -> Chart:
 
 
 def scenario_chart(results: list[ScenarioResult]) -> Chart:
-    """Bars: remaining fraction of each output under each scenario (below half highlighted)."""
+    """Bars: remaining fraction of each output under each scenario (below half highlighted);
+    a figure that rests on an assumption is labelled ``*`` (the rule is the y axis title)."""
     rows = []
     for result in results:
         for output in result.outputs():
             label = result.scenario.name if len(result.outputs()) == 1 else f"{result.scenario.name}: {output['node_name']}"
-            rows.append({"scenario": label, "remaining": output["available"], "below_half": output["available"] < 0.5})
-    return Chart("bar", pd.DataFrame(rows, columns=["scenario", "remaining", "below_half"]), x="remaining", y="scenario",
+            rows.append({"scenario": label + (" *" if output["estimated"] else ""), "remaining": output["available"],
+                         "below_half": output["available"] < 0.5, "estimated": output["estimated"]})  # fmt: skip
+    note = "* assumed: equal split of shares no source gives" if any(r["estimated"] for r in rows) else ""
+    return Chart("bar", pd.DataFrame(rows, columns=["scenario", "remaining", "below_half", "estimated"]), x="remaining", y="scenario",
                  title="What is left under each scenario", x_title="remaining fraction of the ultimate output (1 = nothing lost)",
-                 x_domain=(0.0, 1.0), highlight="below_half", highlight_label="below half")  # fmt: skip
+                 y_title=note, x_domain=(0.0, 1.0), highlight="below_half", highlight_label="below half")  # fmt: skip
 
 
 def open_ran_chart(rows: list[dict]) -> Chart:

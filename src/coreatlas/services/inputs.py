@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pydantic
 
-from coreatlas.errors import CoreAtlasError, NotFoundError, ScenarioError
+from coreatlas.errors import CoreAtlasError, NotFoundError, Problem, ScenarioError, ValidationError
 from coreatlas.io import datasets
 from coreatlas.io.yamlfile import YamlDocument, load_yaml, locate_error, validate_yaml
+from coreatlas.model.countries import is_iso_alpha3
 from coreatlas.model.policy import policy_scenario
 from coreatlas.model.scenario import ExportControl, Scenario
 from coreatlas.model.scenario_spec import ScenarioSpec
@@ -71,28 +72,31 @@ def resolve_firm(tm: TechMap, name: str, field: str | None = None) -> str:
 
 
 def _check_code(tm: TechMap, code: str, field: str | None = None) -> str:
-    known = set(tm.country_codes)
-    if code in known or (code.isalpha() and code.isupper() and len(code) == 3):
-        return code
-    regions = ", ".join(sorted(tm.region_members)) or "none"
-    raise ScenarioError(f"unknown country code '{code}'; use ISO 3166 alpha-3 codes such as TWN, JPN, USA (or a region code: {regions})",
-                        field=field)  # fmt: skip
+    """A country code known to ``tm`` or to ISO 3166 (``twn`` is ``TWN``), else an error."""
+    return tm.check_code(code, field)
 
 
 def _bloc(tm: TechMap, value: str | tuple[str, ...], field: str) -> tuple[str, ...]:
-    codes = tm.resolve_bloc(value) if isinstance(value, str) else tuple(value)
-    return tuple(_check_code(tm, c, field) for c in codes)
+    return tm.resolve_bloc(value, field=field, error=ScenarioError)
 
 
-def _is_code(tm: TechMap, key: str) -> bool:
-    return key in set(tm.country_codes) or (key.isupper() and len(key) == 3 and key.isalpha())
+def _capacity_key(tm: TechMap, key: str, field: str) -> str:
+    """A code as written (of the map, or ISO 3166), else a firm (id, name or alias), else a code
+    in another case (``twn``); else an error."""
+    if key in tm.code_set or is_iso_alpha3(key):
+        return key
+    if key.strip().casefold() in _firm_lookup(tm):
+        return resolve_firm(tm, key, field)
+    if tm.code_of(key) is not None:
+        return tm.code_of(key)
+    if key.strip().isalpha() and len(key.strip()) <= 3:
+        raise ScenarioError(f"{field}: unknown country code or firm '{key}' in {tm.meta.name}; use ISO 3166 alpha-3 codes such as "
+                            "TWN, JPN, USA, or a firm's id or name", field=field)  # fmt: skip
+    return resolve_firm(tm, key, field)
 
 
 def _capacity(tm: TechMap, spec: ScenarioSpec, field: str) -> dict[str, float]:
-    return {
-        (_check_code(tm, key, f"{field}.{key}") if _is_code(tm, key) else resolve_firm(tm, key, f"{field}.{key}")): value
-        for key, value in spec.capacity.items()
-    }
+    return {_capacity_key(tm, key, f"{field}.{key}"): value for key, value in spec.capacity.items()}
 
 
 def build_scenario(tm: TechMap, spec: ScenarioSpec, field: str = "") -> Scenario:
@@ -100,6 +104,9 @@ def build_scenario(tm: TechMap, spec: ScenarioSpec, field: str = "") -> Scenario
 
     ``field`` is the spec's path in its request; errors name the field at fault below it."""
     at = (lambda name: f"{field}.{name}" if field else name)  # noqa: E731
+    if spec.is_empty():
+        raise ScenarioError(f"{field or 'scenario'}: the scenario changes nothing; name countries, firms or blocs to remove, "
+                            "capacity cuts or policies", field=field or None)  # fmt: skip
     countries = [_check_code(tm, c, f"{at('remove_countries')}[{i}]") for i, c in enumerate(spec.remove_countries)]
     for i, bloc in enumerate(spec.remove_blocs):
         countries += list(_bloc(tm, bloc, f"{at('remove_blocs')}[{i}]"))
@@ -129,12 +136,29 @@ def read_scenario_file(path: Path | str) -> tuple[list[ScenarioSpec], YamlDocume
     """A scenario file: one scenario, a list, or a list under ``scenarios:`` (docs/scenarios.md)."""
     doc = load_yaml(path, "a scenario")
     data = doc.data
+    _refuse_nulls(doc, data, "scenarios" if isinstance(data, list) else "")
     if isinstance(data, dict) and "scenarios" in data:
         parsed = validate_yaml(doc, _ScenarioFile)
         return parsed.scenarios, doc
     if isinstance(data, list):
         return validate_yaml(doc, _ScenarioFile, {"scenarios": data}, prefix="scenarios").scenarios, doc
     return [validate_yaml(doc, ScenarioSpec)], doc
+
+
+def _refuse_nulls(doc: YamlDocument, value: object, prefix: str, path: str = "") -> None:
+    """A key given with no value (``remove_countries:``) or an empty list item is an error
+    naming the file and line: the writer meant something, and nothing would be read."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nulls(doc, item, prefix, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nulls(doc, item, prefix, f"{path}[{i}]")
+    elif value is None and path:
+        field = prefix + path if path.startswith("[") else path
+        column = path.rsplit(".", 1)[-1].split("[")[0] or None
+        message = f"'{path}' has no value; write one or leave the key out"
+        raise ValidationError(Problem(message, file=str(doc.path), line=doc.line_of(path), column=column, field=field))
 
 
 def _numbered(specs: list[ScenarioSpec]) -> list[ScenarioSpec]:

@@ -35,11 +35,13 @@ class InvestRequest(MapRequest, HazardSource):
 
     measures: Measures = pydantic.Field(default_factory=list, description="Candidate measures (docs/risk.md).")
     measures_file: str | None = pydantic.Field(None, description="A measure file (YAML).")
-    budget: float | None = pydantic.Field(None, ge=0, description="Budget in USD (default: the commitments the measures name).")
+    budget: float | None = pydantic.Field(
+        None, ge=0, allow_inf_nan=False, description="Budget in USD, a finite amount (default: the commitments the measures name)."
+    )
     objective: Literal[OBJECTIVES] = pydantic.Field("expected", description="expected (annual loss) or cvar (expected shortfall at alpha).")
     alpha: float = pydantic.Field(0.95, ge=0, lt=1, description="CVaR level.")
     years: int = pydantic.Field(2000, ge=1, description="Simulated years of the ensemble.")
-    seed: int = pydantic.Field(1, description="Random seed of the ensemble.")
+    seed: int = pydantic.Field(1, ge=0, description="Random seed of the ensemble (>= 0).")
     target: float | None = pydantic.Field(None, ge=0, le=1, description="Instead: the bloc share every chokepoint must reach.")
     bloc: str = pydantic.Field("core", min_length=1, description="With target: bloc name or country codes.")
     threshold: float = pydantic.Field(0.9, gt=0, le=1, description="With target: share of one country that makes a chokepoint.")
@@ -50,7 +52,7 @@ class InvestResult(Result):
     """The measures with whether each is chosen, and the plan's totals.
 
     ``to_dict()``: ``mode`` (``loss`` or ``target``), the totals (loss mode: ``budget_usd``,
-    ``cost_usd``, ``objective``, ``alpha``, ``status``, ``expected_loss_before|after``,
+    ``cost_usd``, ``budget_left_usd``, ``objective``, ``alpha``, ``status``, ``expected_loss_before|after``,
     ``cvar_<alpha>_before|after``, ``marginal_loss_avoided_per_usd``, ``years``; target mode:
     ``bloc``, ``target``, ``cost_usd``, ``status``, ``chokepoints``), ``rows`` (one per
     measure), ``provenance``."""
@@ -71,8 +73,27 @@ class InvestResult(Result):
         return self.measures
 
 
-def _measures(request: InvestRequest) -> tuple[list[Measure], object]:
-    return inline_or_file(request.measures, request.measures_file, read_measure_file, "measures")
+def _measures(tm: TechMap, request: InvestRequest) -> tuple[list[Measure], object]:
+    """The request's measures, their nodes and countries checked against the map (country codes
+    normalised, ``twn`` is ``TWN``); errors located in the file where one is read."""
+    measures, doc = inline_or_file(request.measures, request.measures_file, read_measure_file, "measures")
+    try:
+        return [_checked(tm, m, f"measures[{i}]") for i, m in enumerate(measures)], doc
+    except CoreAtlasError as exc:
+        raise (locate_listed(doc, exc, "measures") if doc is not None else exc) from None
+
+
+def _checked(tm: TechMap, m: Measure, at: str) -> Measure:
+    for key in ("node", "target_node"):
+        node = getattr(m, key)
+        if (node or key == "node") and node not in tm.node_index:
+            raise RequestError(f"{at}.{key}: measure '{m.id}': unknown node '{node}' in {tm.meta.name}", field=f"{at}.{key}")
+    if not m.country:
+        return m
+    try:
+        return m.model_copy(update={"country": tm.check_code(m.country, f"{at}.country", RequestError)})
+    except RequestError as exc:
+        raise RequestError(f"{at}.country: measure '{m.id}': {exc.message}", field=f"{at}.country") from None
 
 
 def _sampled_years(hazards, years: int, seed: int) -> pd.DataFrame:
@@ -133,7 +154,7 @@ def _savings(tm: TechMap, request: InvestRequest, measures, doc, progress) -> tu
 
 
 def _loss_plan(tm: TechMap, request: InvestRequest, progress: Progress) -> InvestResult:
-    measures, doc = _measures(request)
+    measures, doc = _measures(tm, request)
     groups, caps, ledger = _commitment_caps(tm, measures)
     budget = _budget(request, caps)
     base_year, saving_year = _savings(tm, request, measures, doc, progress)
@@ -143,7 +164,8 @@ def _loss_plan(tm: TechMap, request: InvestRequest, progress: Progress) -> Inves
     marginal = opt.marginal_value(base_year, saving_year, cost, budget, max(budget * 0.1, 1.0), **kw)
     a = request.alpha
     summary = {
-        "mode": "loss", "budget_usd": budget, "cost_usd": plan.cost, "objective": request.objective, "alpha": a, "status": plan.status,
+        "mode": "loss", "budget_usd": budget, "cost_usd": plan.cost, "budget_left_usd": max(budget - plan.cost, 0.0),
+        "objective": request.objective, "alpha": a, "status": plan.status,
         "expected_loss_before": float(base_year.mean()), "expected_loss_after": plan.expected_loss_after,
         f"cvar_{a:g}_before": opt.cvar(base_year, None, a), f"cvar_{a:g}_after": plan.cvar_after,
         "marginal_loss_avoided_per_usd": marginal, "years": request.years,
@@ -184,7 +206,7 @@ def _bloc(tm: TechMap, bloc: str) -> tuple[str, ...]:
 def _share_plan(tm: TechMap, request: InvestRequest) -> InvestResult:
     """Cheapest measures bringing the bloc's share of every chokepoint (a node where one country
     holds at least ``threshold``) to ``target`` or more."""
-    measures, _ = _measures(request)
+    measures, _ = _measures(tm, request)
     codes, target = _bloc(tm, request.bloc), request.target
     nodes = sorted({c.node_id for c in chokepoints(tm, request.threshold)})
     if not nodes:

@@ -13,7 +13,9 @@ Payload keys (stable):
 - ``leverage``: ``bloc``, ``threshold``, ``rows`` (node_id, node_name, bloc_share,
   top_country, top_country_share).
 - ``scenario``: ``variants``, ``attribution``, ``scenarios`` (name, description, summary,
-  warnings), ``rows`` (one per scenario and node, with ``scenario``).
+  warnings), ``rows`` (one per scenario and node, with ``scenario``; ``output`` marks the
+  map's ultimate outputs, :attr:`TechMap.outputs`, and ``estimated`` a figure that rests on
+  an assumption) and ``estimated_rule`` (that assumption in words).
 - ``validate``: ``data``, ``ok``, ``counts``, ``problems``.
 - ``datasets``: ``rows`` (name, version, title, licence).
 """
@@ -30,7 +32,7 @@ from coreatlas.analysis.exposure import ExposureTable
 from coreatlas.analysis.exposure import chokepoints as find_chokepoints
 from coreatlas.analysis.exposure import exposure as exposure_table
 from coreatlas.analysis.exposure import leverage as bloc_leverage
-from coreatlas.analysis.propagate import VARIANT_RULES, ScenarioResult, build_propagator, run_scenario
+from coreatlas.analysis.propagate import ASSUMED_RULE, VARIANT_RULES, ScenarioResult, build_propagator, run_scenario
 from coreatlas.errors import ValidationError
 from coreatlas.io import datasets as builtin
 from coreatlas.model.spec import CodeList
@@ -41,6 +43,7 @@ from coreatlas.services.protocol import Progress, Provenance, Request, Result, c
 from coreatlas.services.requests import MapRequest
 
 __all__ = [
+    "ASSUMED_RULE",
     "BY_CHOICES",
     "DEFAULT_DATASET",
     "VARIANT_RULES",
@@ -218,7 +221,8 @@ class ScenarioRunResult(Result):
         scenarios = [{"name": r.scenario.name, "description": r.scenario.description, "summary": r.scenario.summary(),
                       "warnings": list(r.warnings)} for r in self.results]  # fmt: skip
         rows = [{"scenario": r.scenario.name, **rec} for r in self.results for rec in r.records]
-        return {"variants": self.variants, "attribution": self.attribution, "scenarios": scenarios, "rows": rows}
+        return {"variants": self.variants, "attribution": self.attribution, "scenarios": scenarios, "rows": rows,
+                "estimated_rule": ASSUMED_RULE}  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         return pd.concat([r.to_frame() for r in self.results], ignore_index=True)

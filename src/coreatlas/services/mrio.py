@@ -27,13 +27,14 @@ import pandas as pd
 import pydantic
 
 from coreatlas.analysis import io_static
-from coreatlas.analysis.ario import ArioEvent, ArioResult, ario_model, run_ario
+from coreatlas.analysis.ario import ArioEvent, ArioResult, ario_model, check_run_size, run_ario
 from coreatlas.errors import CoreAtlasError, RequestError
 from coreatlas.io.mrio import aggregate, load_test_table, read_table_folder
 from coreatlas.model.mrio import ARIO_EVENT_KINDS, EXTRACTION_GROUPS, MrioTable
 from coreatlas.model.spec import CodeList, Spec
 from coreatlas.render import Chart
 from coreatlas.services.protocol import Progress, Provenance, Request, Result, content_hash, make_provenance, use_case
+from coreatlas.services.save import check_out
 
 __all__ = [
     "ARIO_EVENT_KINDS",
@@ -48,6 +49,7 @@ __all__ = [
     "MrioSimulateRequest",
     "MrioSimulateResult",
     "Shock",
+    "check_mrio_out",
     "load_table",
     "mrio_dependence",
     "mrio_extraction",
@@ -175,6 +177,12 @@ def load_table(table: str | None = None, region_groups: dict | None = None, sect
     if not (region_groups or sector_groups):
         return loaded
     return aggregate(loaded, *({name: list(members) for name, members in (g or {}).items()} for g in (region_groups, sector_groups)))
+
+
+def check_mrio_out(request: MrioRequest, out: str | None, force: bool = False) -> None:
+    """Before any work: refuse an ``out`` that is the request's table folder (or holds it), cannot be
+    written, or is a foreign non-empty folder without ``force`` (:func:`coreatlas.services.save.check_out`)."""
+    check_out(out, [request.table], force)
 
 
 def _table_of(request: MrioRequest) -> MrioTable:
@@ -358,6 +366,7 @@ def _events(table: MrioTable, request: MrioSimulateRequest, capital: np.ndarray)
 def mrio_simulate(request: MrioSimulateRequest, progress: Progress = None) -> MrioSimulateResult:
     """ARIO run with one event per shock; progress is reported once per simulated day."""
     table = _table_of(request)
+    check_run_size(request.days, table.n_industries)
     model = ario_model(table)
     run = run_ario(model, _events(table, request, model.capital), request.days, progress=progress)
     return MrioSimulateResult(table_info(table), run, table, request, table_provenance(table, request))

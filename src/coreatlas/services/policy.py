@@ -2,7 +2,7 @@
 proprietary versus an open-interface network.
 
 Use cases (payload keys): ``policies`` (``dataset``, ``rows``: one per policy), ``policy``
-(``policy``, ``outputs``, ``third_countries``) and ``openran`` (``rows``: one per
+(``policy``, ``outputs``, ``third_countries``, ``estimated_rule``, ``split_rule``) and ``openran`` (``rows``: one per
 proprietary/open pair and scenario).
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from coreatlas.analysis.propagate import Propagator, ScenarioResult, build_propagator, run_scenario
+from coreatlas.analysis.propagate import ASSUMED_RULE, Propagator, ScenarioResult, build_propagator, run_scenario
 from coreatlas.errors import NotFoundError
 from coreatlas.model.policy import get_policy, policies, policy_scenario, third_country_exposure
 from coreatlas.model.scenario import Scenario
@@ -26,6 +26,7 @@ from coreatlas.services.protocol import Progress, Provenance, Result, use_case
 from coreatlas.services.requests import MapRequest
 
 __all__ = [
+    "SPLIT_RULE",
     "OpenRanComparison",
     "OpenRanRequest",
     "OpenRanResult",
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 TELECOM = "telecom-ran"
+#: What ``split: unknown`` in a third country's row means, in the words shown beside it.
+SPLIT_RULE = ("split unknown: the record gives one share for several vendors and the policy excludes only some of them, "
+              "so the share to replace lies between 0 and the record's share")  # fmt: skip
 
 
 def _record(policy) -> dict:
@@ -65,7 +69,8 @@ class PolicyImpact:
     third_countries: pd.DataFrame
 
     def to_records(self) -> dict:
-        return {"policy": self.policy, "outputs": self.result.outputs(), "third_countries": self.third_countries.to_dict("records")}
+        return {"policy": self.policy, "outputs": self.result.outputs(), "third_countries": self.third_countries.to_dict("records"),
+                "estimated_rule": ASSUMED_RULE, "split_rule": SPLIT_RULE}  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         return self.result.to_frame()
@@ -78,8 +83,10 @@ def policy_impact(tm: TechMap, policy_id: str, country: str | None = None) -> Po
     """Apply one policy: availability of every node, and the capacity that each country
     with an exposure record would have to replace (only ``country``, if given)."""
     policy = get_policy(tm, policy_id)  # the CLI's POLICY_ID argument has no flag to name
-    if country is not None and country not in set(tm.annex["country_exposure"]["country"]):
-        known = ", ".join(sorted(set(tm.annex["country_exposure"]["country"]))) or "none in this dataset"
+    recorded = set(tm.annex["country_exposure"]["country"])
+    country = country.strip().upper() if country is not None and country not in recorded else country  # deu is DEU
+    if country is not None and country not in recorded:
+        known = ", ".join(sorted(recorded)) or "none in this dataset"
         raise NotFoundError(f"no exposure record for country '{country}' in {tm.meta.name}; countries with records: {known}",
                             field="country")  # fmt: skip
     result = run_scenario(tm, policy_scenario(tm, [policy_id]))

@@ -23,7 +23,7 @@ from coreatlas.analysis.propagate import build_propagator
 from coreatlas.analysis.ranking import extraction_sweep, firm_risk_network, ranking_table, single_points_of_failure
 from coreatlas.analysis.risk import risk_table
 from coreatlas.analysis.synthetic import multi_tier_network
-from coreatlas.errors import CoreAtlasError, RequestError
+from coreatlas.errors import CoreAtlasError, LimitError, RequestError
 from coreatlas.io.hazard_file import locate_listed, read_hazard_file
 from coreatlas.io.risknet_file import read_risk_network
 from coreatlas.model.hazards import ENGINES, Hazard, Hazards
@@ -54,6 +54,14 @@ __all__ = [
     "tts",
 ]
 
+#: Firms the ranking compares by default (every firm of the built-in maps but the largest
+#: combinations), and at most: each costs two programs and a simulation on the whole firm network.
+COMPARED_FIRMS = 200
+MAX_COMPARED_FIRMS = 5_000
+#: Work limits: simulated years of one ensemble (every year's loss is kept, per output) and
+#: nodes of a generated network.
+MAX_YEARS = 10_000_000
+MAX_GENERATED_NODES = 1_000_000
 REI_BARS = 20  # nodes in the REI chart
 EXCEEDANCE_POINTS = 400  # points of the exceedance curve drawn (log-spaced ranks)
 
@@ -104,7 +112,7 @@ class NetworkRequest(Assumptions):
     network_dir: str | None = pydantic.Field(None, description="Folder with nodes.csv and edges.csv (docs/risk.md).")
     data: str | None = pydantic.Field(None, description="A technology map (built-in name or folder), with assumed capacities.")
     tiers: Tiers | None = pydantic.Field(None, description="Generate a multi-tier network: nodes per tier, e.g. [50, 400, 1250].")
-    seed: int = pydantic.Field(7, description="Random seed of a generated network.")
+    seed: int = pydantic.Field(7, ge=0, description="Random seed of a generated network (>= 0).")
 
     @pydantic.model_validator(mode="after")
     def _one_source(self) -> NetworkRequest:
@@ -128,6 +136,10 @@ class RankRequest(MapRequest, Assumptions):
 
     kind: Literal[ENTITY_KINDS] | None = pydantic.Field(None, description="Keep extraction results of one kind of entity.")
     top: int | None = pydantic.Field(None, ge=1, description="Keep this many rows of the extraction and the ranking (default: all).")
+    compare: int = pydantic.Field(
+        COMPARED_FIRMS, ge=1, le=MAX_COMPARED_FIRMS,
+        description="Firms of largest static loss compared side by side; each costs a TTR/TTS solve and a simulation.",
+    )  # fmt: skip
 
 
 class HazardSource(Request):
@@ -148,7 +160,7 @@ class MonteCarloRequest(MapRequest, HazardSource):
     """Annual loss distributions of ``years`` simulated years of the hazards on a map."""
 
     years: int = pydantic.Field(10_000, ge=1, description="Simulated years.")
-    seed: int = pydantic.Field(1, description="Random seed: the same seed gives the same result on any number of workers.")
+    seed: int = pydantic.Field(1, ge=0, description="Random seed (>= 0): the same seed gives the same result on any number of workers.")
     scheduler: Annotated[str | None, pydantic.AfterValidator(_scheduler)] = pydantic.Field(
         None, description="serial, processes (default: a local pool) or a Dask scheduler address, tcp://host:8786."
     )
@@ -189,6 +201,9 @@ def load_risk_network(request: NetworkRequest) -> tuple[RiskNetwork, Provenance]
     if request.network_dir is not None:
         net, seed = read_risk_network(request.network_dir), None
     else:
+        if sum(request.tiers) > MAX_GENERATED_NODES:
+            raise LimitError(f"tiers: {sum(request.tiers):,} nodes asked for; a generated network has at most {MAX_GENERATED_NODES:,}",
+                             field="tiers")  # fmt: skip
         net, seed = multi_tier_network(tuple(request.tiers), seed=request.seed), request.seed
     name = str(net.meta.get("network") or net.meta.get("generator") or "network")
     return net, make_provenance(name, "", _network_hash(net), request, seed)
@@ -249,18 +264,21 @@ class RankResult(Result):
     """Hypothetical extraction of every entity, single points of failure and the ranking table.
 
     ``to_dict()``: ``agreement_spearman`` (rank correlations of the static, TTR-based and dynamic
-    measures), ``sweep``, ``single_points`` and ``ranking`` (rows), ``provenance``."""
+    measures), ``firms`` (of the compiled map), ``compared_firms`` (those in the ranking: the
+    largest static losses), ``sweep``, ``single_points`` and ``ranking`` (rows), ``provenance``."""
 
     sweep: pd.DataFrame
     single_points: pd.DataFrame
     ranking: pd.DataFrame
     agreement: pd.DataFrame
+    firms: int
+    compared_firms: int
     provenance: Provenance
     table_name: ClassVar[str] = "extraction"
 
     def payload(self) -> dict:
-        return {"agreement_spearman": self.agreement.round(3).to_dict(), "sweep": records(self.sweep),
-                "single_points": records(self.single_points), "ranking": records(self.ranking)}  # fmt: skip
+        return {"agreement_spearman": self.agreement.round(3).to_dict(), "firms": self.firms, "compared_firms": self.compared_firms,
+                "sweep": records(self.sweep), "single_points": records(self.single_points), "ranking": records(self.ranking)}  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         return self.sweep
@@ -276,13 +294,14 @@ def rank(request: RankRequest, progress: Progress = None) -> RankResult:
     tm = load_map(request.data)
     prop = build_propagator(tm, attribution=request.attribution)
     full = extraction_sweep(prop)
-    ranking = ranking_table(prop, firms_from_map(tm, prop.supply), ttr_days=request.ttr_days, progress=progress,
+    ranking = ranking_table(prop, firms_from_map(tm, prop.supply), ttr_days=request.ttr_days, compare=request.compare, progress=progress,
                             spare_capacity=request.spare_capacity, inventory_days=request.inventory_days)  # fmt: skip
     sweep = full if request.kind is None else full[full["kind"] == request.kind].reset_index(drop=True)
     table = ranking.table
     if request.top is not None:
         sweep, table = sweep.head(request.top), table.head(request.top)
-    return RankResult(sweep, single_points_of_failure(full), table, ranking.agreement, map_provenance(tm, request))
+    return RankResult(sweep, single_points_of_failure(full), table, ranking.agreement, ranking.firms, ranking.compared,
+                      map_provenance(tm, request))  # fmt: skip
 
 
 # ---- Monte Carlo ----------------------------------------------------------------------------
@@ -349,6 +368,8 @@ def checked_hazards(prop, source: HazardSource) -> list[Hazard]:
 def montecarlo(request: MonteCarloRequest, progress: Progress = None) -> MonteCarloResult:
     """Simulate ``years`` years of the hazards with the static or the dynamic engine; progress
     counts chunks of :data:`~coreatlas.analysis.montecarlo.CHUNK_YEARS` years."""
+    if request.years > MAX_YEARS:
+        raise LimitError(f"years: {request.years:,} asked for; an ensemble simulates at most {MAX_YEARS:,} years", field="years")
     tm = load_map(request.data)
     prop = build_propagator(tm, attribution=request.attribution)
     hazards = checked_hazards(prop, request)

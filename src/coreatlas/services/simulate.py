@@ -27,7 +27,7 @@ from coreatlas.analysis.dynamics import SimulationResult, firm_observer, run
 from coreatlas.analysis.firm_compile import firms_from_map, map_capacity_loss
 from coreatlas.analysis.propagate import build_propagator
 from coreatlas.analysis.synthetic import scale_free_network
-from coreatlas.errors import CoreAtlasError, RequestError, ScenarioError
+from coreatlas.errors import CoreAtlasError, LimitError, RequestError, ScenarioError
 from coreatlas.io import firmdata
 from coreatlas.model.dynamics import DynamicsParams
 from coreatlas.model.firms import DEGREE_MODELS, FirmNetwork, Shocks
@@ -36,6 +36,7 @@ from coreatlas.render import Chart, Rule
 from coreatlas.services.inputs import ScenarioSource, load_map, map_provenance, scenarios_of
 from coreatlas.services.protocol import Progress, Provenance, Request, Result, content_hash, make_provenance, use_case
 from coreatlas.services.requests import Attribution
+from coreatlas.services.save import check_out
 
 __all__ = [
     "FILE_FIELDS",
@@ -61,6 +62,13 @@ SOURCE_FIELDS = {"files": ("links", "final_demand", "sectors"), "network_dir": (
                  "generated": ("generated",)}  # fmt: skip
 FILE_FIELDS = ("links", "final_demand", "sectors", "shocks")
 TOP = 10  # sectors and regions listed in the summary (the tables list all)
+#: The most days one simulation may run (a century).
+MAX_DAYS = 36_500
+#: The most daily values a run may record (8 bytes each: 2 GB), sectors, regions and firms counted.
+MAX_RECORDED_VALUES = 250_000_000
+#: The largest network that may be generated (about 5 GB while it is drawn).
+MAX_GENERATED_FIRMS = 10_000_000
+MAX_GENERATED_LINKS = 20_000_000
 
 
 # ---- requests ------------------------------------------------------------------------------
@@ -68,13 +76,13 @@ class NetworkSpec(Request):
     """A synthetic production network (:func:`coreatlas.analysis.synthetic.scale_free_network`)."""
 
     firms: int = pydantic.Field(10_000, ge=2, description="Number of firms.")
-    links: int = pydantic.Field(50_000, ge=0, description="Number of links.")
+    links: int = pydantic.Field(50_000, ge=1, description="Number of links.")
     sectors: int = pydantic.Field(100, ge=1, description="Number of sectors (assigned at random).")
     regions: int = pydantic.Field(47, ge=1, description="Number of regions (assigned at random).")
     degrees: Literal[DEGREE_MODELS] = pydantic.Field("scale-free", description="Power-law (scale-free) or Poisson (Erdős–Rényi) degrees.")
     out_exponent: float = pydantic.Field(1.3, gt=0, description="Pareto tail exponent of out-degrees (suppliers).")
     in_exponent: float = pydantic.Field(1.3, gt=0, description="Pareto tail exponent of in-degrees (clients).")
-    seed: int = pydantic.Field(12345, description="Random seed: the same seed gives the same network.")
+    seed: int = pydantic.Field(12345, ge=0, description="Random seed (0 or more): the same seed gives the same network.")
 
     @pydantic.field_validator("links")
     @classmethod
@@ -85,6 +93,10 @@ class NetworkSpec(Request):
         return links
 
     def build(self) -> FirmNetwork:
+        """The network; a size past :data:`MAX_GENERATED_FIRMS` or :data:`MAX_GENERATED_LINKS` is a LimitError."""
+        for name, value, limit in (("firms", self.firms, MAX_GENERATED_FIRMS), ("links", self.links, MAX_GENERATED_LINKS)):
+            if value > limit:
+                raise LimitError(f"{name} is {value:,}; the limit of a generated network is {limit:,} {name}", field=name)
         return scale_free_network(
             self.firms, self.links, n_sectors=self.sectors, n_regions=self.regions, degrees=self.degrees,
             out_exponent=self.out_exponent, in_exponent=self.in_exponent, seed=self.seed,
@@ -95,6 +107,7 @@ class GenerateRequest(NetworkSpec):
     """A synthetic network, written to the network folder ``out`` (None: not written)."""
 
     out: str | None = pydantic.Field("coreatlas-network", description="Network folder to write (links.parquet, firms.parquet).")
+    force: bool = pydantic.Field(False, description="Replace a non-empty folder that is not a network folder.")
 
 
 class SimulationRequest(ScenarioSource):
@@ -117,7 +130,7 @@ class SimulationRequest(ScenarioSource):
     shock_day: int = pydantic.Field(0, ge=0, description="With data: day the scenario's shock starts.")
     input_share: float = pydantic.Field(0.5, description="With data: share of each node's output spent on inputs, in (0, 1).")
     generated: NetworkSpec | None = pydantic.Field(None, description="A generated network.")
-    days: int = pydantic.Field(30, ge=0, description="Days to simulate (days 0..days-1).")
+    days: int = pydantic.Field(30, ge=0, description=f"Days to simulate (days 0..days-1), at most {MAX_DAYS:,}.")
     params: DynamicsParams = pydantic.Field(default_factory=DynamicsParams)
     firm_series: bool = pydantic.Field(False, description="Also record every firm's daily production.")
 
@@ -280,9 +293,14 @@ def _read_network(request: SimulationRequest, kind: str) -> tuple[FirmNetwork, d
     if kind == "generated":
         with _about("generated"):
             return request.generated.build(), {"generated": request.generated.to_dict()}
+    files = {name: getattr(request, name) for name in ("links", "final_demand", "sectors") if getattr(request, name) is not None}
+    tables = {}
+    for name, path in files.items():
+        with _about(name):
+            tables[name] = firmdata.read_firm_table(path, name)
     with _about("links"):
-        network = firmdata.read_network_files(request.links, request.final_demand, request.sectors)
-    return network, {name: getattr(request, name) for name in ("links", "final_demand", "sectors") if getattr(request, name) is not None}
+        network = firmdata.network_from_tables(tables["links"], tables["final_demand"], tables.get("sectors"), meta=dict(files), sources=files)
+    return network, dict(files)
 
 
 def _on_network(request: SimulationRequest, kind: str) -> tuple[FirmNetwork, Shocks, str, dict, Provenance]:
@@ -326,11 +344,27 @@ def _on_map(request: SimulationRequest) -> tuple[FirmNetwork, Shocks, str, dict,
     return compiled.network, shocks, f"{tm.meta.name}: {scenario.name}", inputs, provenance
 
 
+def _check_days(days: int) -> None:
+    if days > MAX_DAYS:
+        raise LimitError(f"days is {days:,}; the limit is {MAX_DAYS:,} days (a century)", field="days")
+
+
+def _check_recorded(request: SimulationRequest, network: FirmNetwork) -> None:
+    """What the observers keep grows with days x (sectors + regions [+ firms]): refuse it past the limit."""
+    per_day = 5 + 2 * (len(network.sector_names) + len(network.region_names)) + (network.n_firms if request.firm_series else 0)
+    if (request.days + 1) * per_day > MAX_RECORDED_VALUES:
+        most = MAX_RECORDED_VALUES // per_day - 1
+        raise LimitError(f"days is {request.days:,}; on this network ({per_day:,} values a day) the limit of "
+                         f"{MAX_RECORDED_VALUES:,} recorded values allows {most:,} days", field="days")  # fmt: skip
+
+
 @use_case("simulate", SimulationRequest, long=True)
 def simulate(request: SimulationRequest, progress: Progress = None) -> SimulationRun:
     """Run the engine on the request's network for ``days`` days; ``progress(done, days)`` each day."""
     kind = source_of(request)
+    _check_days(request.days)
     network, shocks, title, inputs, provenance = _on_map(request) if kind == "data" else _on_network(request, kind)
+    _check_recorded(request, network)
     observers = [firm_observer(None)] if request.firm_series else []
     result = run(network, shocks, request.days, request.params, observers=observers, progress=progress)
     return SimulationRun(result, network, shocks, title, inputs, provenance, request.firm_series)
@@ -338,11 +372,13 @@ def simulate(request: SimulationRequest, progress: Progress = None) -> Simulatio
 
 @use_case("generate", GenerateRequest)
 def generate(request: GenerateRequest, progress: Progress = None) -> GenerateResult:
-    """Generate a network; with ``out``, write it as a network folder (each file atomically)."""
+    """Generate a network; with ``out``, write it as a network folder, swapped in whole."""
+    if request.out is not None:
+        check_out(request.out, (), force=True)  # writable, a folder path: found before the network is drawn
     network = request.build()
     if request.out is not None:
         with _about("out"):
-            firmdata.write_network(network, request.out)
-    spec = {k: v for k, v in request.to_dict().items() if k != "out"}
+            firmdata.write_network(network, request.out, force=request.force)
+    spec = {k: v for k, v in request.to_dict().items() if k not in ("out", "force")}
     provenance = make_provenance("generated network", "", _network_hash(network, Shocks.none()), request, request.seed)
     return GenerateResult(network, spec, request.out, provenance)
