@@ -18,6 +18,8 @@ from pathlib import Path
 RANK = {"_version": 0, "errors": 0, "model": 1, "analysis": 2, "io": 3, "store": 3, "render": 4, "services": 5, "cli": 6, "api": 6, "web": 6, "client": 6}
 FRONT_ENDS = {"cli", "api", "web", "client"}
 FRONT_END_MAY_IMPORT = {"services", "model", "errors", "_version"}
+#: Front ends that host others: ``coreatlas serve`` starts the API, whose app serves the web page.
+HOSTS = {"cli": {"api", "web"}, "api": {"web"}}
 EXEMPT = {"coreatlas", "datasets"}  # the package facade (quick start for notebooks) and data
 
 
@@ -49,7 +51,7 @@ def _absolute(node: ast.ImportFrom, module: str) -> str:
 
 def _allowed(own: str, other: str) -> bool:
     if own in FRONT_ENDS:
-        return other in FRONT_END_MAY_IMPORT
+        return other in FRONT_END_MAY_IMPORT or other in HOSTS.get(own, set())
     return other in RANK and other not in FRONT_ENDS and RANK[other] <= RANK[own]
 
 

@@ -1,0 +1,58 @@
+"""Results, written once by content hash.
+
+A result's JSON (its ``to_dict()``) is kept in the database, its id the SHA-256 of that text;
+tables of more than :data:`LARGE_ROWS` rows are also written as Parquet files under
+``DATA_DIR/results/<id>/<name>.parquet``. Writing the same result twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from coreatlas.io.output import atomic_write, plain
+from coreatlas.store.models import ResultRow
+
+__all__ = ["LARGE_ROWS", "canonical_json", "get_result", "put_result", "result_dir"]
+
+LARGE_ROWS = 5_000
+
+
+def canonical_json(data: dict) -> str:
+    """The stored text of a result: compact JSON (keys in the result's own order)."""
+    return json.dumps(plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def result_dir(data_dir: Path, result_id: str) -> Path:
+    return Path(data_dir) / "results" / result_id
+
+
+def put_result(session: Session, data_dir: Path, payload: dict, tables: dict[str, pd.DataFrame] | None = None) -> str:
+    """Store a result once; its id (SHA-256 of its JSON). Large tables go to Parquet files first."""
+    text = canonical_json(payload)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if session.get(ResultRow, digest) is not None:
+        return digest
+    names = []
+    for name, frame in (tables or {}).items():
+        if len(frame) > LARGE_ROWS and name.isidentifier():
+            target = result_dir(data_dir, digest) / f"{name}.parquet"
+            if not target.exists():
+                atomic_write(target, lambda temp, frame=frame: frame.to_parquet(temp, index=False))
+            names.append(name)
+    try:
+        with session.begin_nested():
+            session.add(ResultRow(id=digest, payload=text, tables=names, size=len(text)))
+    except IntegrityError:  # written meanwhile by another worker: the same content
+        pass
+    return digest
+
+
+def get_result(session: Session, result_id: str) -> dict | None:
+    row = session.get(ResultRow, result_id)
+    return None if row is None else json.loads(row.payload)
