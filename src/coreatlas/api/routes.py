@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 import typing
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, Response, UploadFile
@@ -53,6 +54,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _workspace_list(name: str, path: str, doc: str, statuses: tuple[int, ...] = (401, 404, 422)) -> Callable[..., AtlasJSON]:
+    """Route ``GET /workspaces/{ws}/<path>`` (tagged ``path``), named ``name``: one page of the
+    workspace's list, as the server service of that name answers it."""
+
+    def endpoint(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
+        return _json(_plain(call(_server(request), name, caller, ws, page_of(offset, limit))))
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    return router.get(f"/workspaces/{{ws}}/{path}", tags=[path], responses={**PAGE, **errors(*statuses)})(endpoint)
 
 
 # ---- health and sign-in ---------------------------------------------------------------------
@@ -143,10 +156,7 @@ def share_workspace(
 
 
 # ---- datasets -------------------------------------------------------------------------------
-@router.get("/workspaces/{ws}/datasets", tags=["datasets"], responses={**PAGE, **errors(401, 404, 422)})
-def list_datasets(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """The datasets of the workspace: built-in and uploaded, each with its versions."""
-    return _json(_plain(call(_server(request), "list_datasets", caller, ws, page_of(offset, limit))))
+list_datasets = _workspace_list("list_datasets", "datasets", "The datasets of the workspace: built-in and uploaded, each with its versions.")
 
 
 @router.post("/workspaces/{ws}/datasets", tags=["datasets"], status_code=201,
@@ -244,10 +254,7 @@ def _job_links(job_id: str) -> dict:
     return {"self": f"/api/jobs/{job_id}", "events": f"/api/jobs/{job_id}/events", "result": f"/api/jobs/{job_id}/result"}
 
 
-@router.get("/workspaces/{ws}/jobs", tags=["jobs"], responses={**PAGE, **errors(401, 404, 422)})
-def list_jobs(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """The workspace's jobs, newest first."""
-    return _json(_plain(call(_server(request), "list_jobs", caller, ws, page_of(offset, limit))))
+list_jobs = _workspace_list("list_jobs", "jobs", "The workspace's jobs, newest first.")
 
 
 @router.get("/jobs/{job}", tags=["jobs"], responses={200: {"description": "State, progress and error.", **JOB}, **errors(401, 404, 422)})
@@ -309,10 +316,7 @@ def _events_since(server: Any, caller: Any, job: str, seen: int) -> list[dict]:
 
 
 # ---- runs, saved scenarios, views, comments, audit -------------------------------------------
-@router.get("/workspaces/{ws}/runs", tags=["runs"], responses={**PAGE, **errors(401, 404, 422)})
-def list_runs(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """The runs of the workspace (static analyses and finished jobs), newest first."""
-    return _json(_plain(call(_server(request), "list_runs", caller, ws, page_of(offset, limit))))
+list_runs = _workspace_list("list_runs", "runs", "The runs of the workspace (static analyses and finished jobs), newest first.")
 
 
 @router.get("/workspaces/{ws}/runs/{run}", tags=["runs"], response_class=AtlasJSON,
@@ -325,10 +329,7 @@ def get_run(request: Request, caller: CallerDep, ws: WorkspaceId, run: ObjectId)
 ScenarioKind = typing.Literal["scenario", *bodies.JOB_KINDS]
 
 
-@router.get("/workspaces/{ws}/scenarios", tags=["scenarios"], responses={**PAGE, **errors(401, 404, 422)})
-def list_scenarios(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """The saved scenarios of the workspace."""
-    return _json(_plain(call(_server(request), "list_scenarios", caller, ws, page_of(offset, limit))))
+list_scenarios = _workspace_list("list_scenarios", "scenarios", "The saved scenarios of the workspace.")
 
 
 @router.post("/workspaces/{ws}/scenarios", tags=["scenarios"], status_code=201,
@@ -357,10 +358,7 @@ def get_scenario(request: Request, caller: CallerDep, ws: WorkspaceId, scenario_
     return _json(_plain(call(_server(request), "get_scenario", caller, ws, scenario_id)))
 
 
-@router.get("/workspaces/{ws}/views", tags=["views"], responses={**PAGE, **errors(401, 404, 422)})
-def list_views(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """The saved views of the workspace (a page's state, to open again)."""
-    return _json(_plain(call(_server(request), "list_views", caller, ws, page_of(offset, limit))))
+list_views = _workspace_list("list_views", "views", "The saved views of the workspace (a page's state, to open again).")
 
 
 @router.post("/workspaces/{ws}/views", tags=["views"], status_code=201,
@@ -427,7 +425,4 @@ def update_comment(
     return _json(_plain(call(_server(request), "update_comment", caller, ws, comment_id, status=status, body=body)))
 
 
-@router.get("/workspaces/{ws}/audit", tags=["audit"], responses={**PAGE, **errors(401, 403, 404, 422)})
-def audit(request: Request, caller: CallerDep, ws: WorkspaceId, offset: Offset = 0, limit: Limit = 50) -> AtlasJSON:
-    """Who read, ran, changed, shared or exported what in the workspace, and when (owners only)."""
-    return _json(_plain(call(_server(request), "audit", caller, ws, page_of(offset, limit))))
+audit = _workspace_list("audit", "audit", "Who read, ran, changed, shared or exported what in the workspace, and when (owners only).", statuses=(401, 403, 404, 422))

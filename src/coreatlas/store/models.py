@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 __all__ = [
     "DATASET_KINDS",
@@ -90,16 +90,16 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _id() -> Mapped[str]:
-    return mapped_column(sa.String(32), primary_key=True, default=new_id)
+def _id(**kw) -> Mapped[str]:
+    return mapped_column(sa.String(32), primary_key=True, default=new_id, **kw)
 
 
-def _fk(target: str, nullable: bool = False, ondelete: str | None = "CASCADE", index: bool = True, length: int = 32) -> Mapped:
-    return mapped_column(sa.String(length), sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+def _fk(target: str, nullable: bool = False, ondelete: str | None = "CASCADE", index: bool = True, length: int = 32, **kw) -> Mapped:
+    return mapped_column(sa.String(length), sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index, **kw)
 
 
-def _created() -> Mapped[datetime]:
-    return mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+def _created(**kw) -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), nullable=False, default=utcnow, **kw)
 
 
 class Base(DeclarativeBase):
@@ -221,20 +221,30 @@ class DatasetVersion(Base):
     created_at: Mapped[datetime] = _created()
 
 
-class SavedScenario(Base):
+class _Saved:
+    """What a saved scenario and a saved view share: a workspace's item under a unique name.
+    The ``sort_order`` keeps the columns where the migration has them: these first, then the
+    item's own, then who made it and when."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (sa.UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[str] = _id(sort_order=-1)
+    workspace_id: Mapped[str] = _fk("workspaces.id", sort_order=-1)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, sort_order=-1)
+    created_by: Mapped[str | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False, sort_order=1)
+    created_at: Mapped[datetime] = _created(sort_order=1)
+    updated_at: Mapped[datetime] = _created(sort_order=1)
+
+
+class SavedScenario(_Saved, Base):
     """A saved request of a use case (``kind``), as plain data."""
 
     __tablename__ = "saved_scenarios"
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
-    id: Mapped[str] = _id()
-    workspace_id: Mapped[str] = _fk("workspaces.id")
-    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     kind: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     request: Mapped[dict] = mapped_column(sa.JSON(), nullable=False)
     description: Mapped[str] = mapped_column(sa.Text(), nullable=False, default="")
-    created_by: Mapped[str | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _created()
 
 
 class ResultRow(Base):
@@ -327,18 +337,11 @@ class Comment(Base):
     updated_at: Mapped[datetime] = _created()
 
 
-class SavedView(Base):
+class SavedView(_Saved, Base):
     """A saved view of the web page: its URL state."""
 
     __tablename__ = "saved_views"
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
-    id: Mapped[str] = _id()
-    workspace_id: Mapped[str] = _fk("workspaces.id")
-    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     state: Mapped[dict] = mapped_column(sa.JSON(), nullable=False)
-    created_by: Mapped[str | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _created()
 
 
 class AuditEntry(Base):

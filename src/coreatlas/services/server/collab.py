@@ -177,10 +177,14 @@ class CollabMixin(ServerBase):
             return _scenario_dict(row)
 
     def delete_scenario(self, caller: Caller, ws: str, scenario_id: str) -> None:
+        self._delete_saved(caller, ws, SavedScenario, scenario_id, "scenario")
+
+    def _delete_saved(self, caller: Caller, ws: str, model: type, row_id: str, kind: str) -> None:
+        """Delete a saved scenario or view (``model``, ``kind``) of the workspace (editors), recorded in the audit log."""
         with self.db.write() as session:
             w, _ = self._workspace(session, caller, ws, need="editor", scope="write")
-            row = self._saved(session, SavedScenario, w, scenario_id, "scenario")
-            self._audit(session, caller, "change", "scenario", row.id, w.id, name=row.name, change="delete")
+            row = self._saved(session, model, w, row_id, kind)
+            self._audit(session, caller, "change", kind, row.id, w.id, name=row.name, change="delete")
             session.delete(row)
 
     # ---- saved views -------------------------------------------------------------------------------
@@ -226,11 +230,7 @@ class CollabMixin(ServerBase):
             return _view_dict(row)
 
     def delete_view(self, caller: Caller, ws: str, view_id: str) -> None:
-        with self.db.write() as session:
-            w, _ = self._workspace(session, caller, ws, need="editor", scope="write")
-            row = self._saved(session, SavedView, w, view_id, "view")
-            self._audit(session, caller, "change", "view", row.id, w.id, name=row.name, change="delete")
-            session.delete(row)
+        self._delete_saved(caller, ws, SavedView, view_id, "view")
 
     # ---- the audit log -----------------------------------------------------------------------------
     def audit(self, caller: Caller, ws: str, page: Page | None = None) -> dict:
