@@ -38,7 +38,6 @@ inventories, Hallegatte 2008): it is monotone in the shock and lies in [0, 1].
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +46,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coreatlas.analysis.graph import size_weights, topological_levels
+from coreatlas.analysis.memo import per_map
 from coreatlas.analysis.supply import UNATTRIBUTED, Supply, build_supply
 from coreatlas.analysis.uncertainty import corner_maps, has_ranges, span
 from coreatlas.errors import RequestError
@@ -171,21 +171,11 @@ def _level_bundles(level: Level, supply: Supply, pairs: tuple[np.ndarray, np.nda
     return Bundles(owner[edge_starts], atoms[starts], starts, in_level, pair_comp[in_level], edge_starts, comp)
 
 
-_ENGINES: dict[int, tuple[weakref.ref, dict]] = {}
-
-
+@per_map
 def build_propagator(tm: TechMap, *, attribution: str = "hq", variants: str = "pool") -> Propagator:
     """The static engine of ``tm``: the one way every caller builds it. Maps are immutable, so
     the engine of a map is built once per (attribution, variants) and kept while the map lives."""
-    ident = id(tm)
-    entry = _ENGINES.get(ident)
-    if entry is None or entry[0]() is not tm:
-        entry = (weakref.ref(tm, lambda _, engines=_ENGINES, key=ident: engines.pop(key, None)), {})
-        _ENGINES[ident] = entry
-    key = (attribution, variants)
-    if key not in entry[1]:
-        entry[1][key] = Propagator(tm, attribution=attribution, variants=variants)
-    return entry[1][key]
+    return Propagator(tm, attribution=attribution, variants=variants)
 
 
 class Propagator:

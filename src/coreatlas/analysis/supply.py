@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coreatlas.analysis.memo import per_map
 from coreatlas.errors import RequestError
 from coreatlas.model.techmap import UNATTRIBUTED, TechMap
 
@@ -125,6 +126,7 @@ def _qualitative_atoms(rows: pd.DataFrame, figure_atoms: pd.DataFrame) -> pd.Dat
     return pd.concat([estimated, unattributed.assign(estimated=False)], ignore_index=True)
 
 
+@per_map
 def build_supply(tm: TechMap, attribution: str = "hq") -> Supply:
     """Decompose every node's supply into atoms (see the module docstring for the rules).
 
