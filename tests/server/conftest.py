@@ -66,18 +66,17 @@ def db_url(request, tmp_path: Path, pg_database) -> str:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    if pg_database is None:
-        pytest.skip(NO_PG)
-    url, schema = _pg_schema_url(pg_database)
-    try:
-        yield url
-    finally:
-        _drop_schema(pg_database, schema)
+    yield from _fresh_schema(pg_database)
 
 
 @pytest.fixture
 def pg_url(pg_database) -> str:
     """An empty PostgreSQL database (a fresh schema); skips without PostgreSQL."""
+    yield from _fresh_schema(pg_database)
+
+
+def _fresh_schema(pg_database):
+    """Yield the URL of a fresh schema of the session's PostgreSQL database, dropped afterwards."""
     if pg_database is None:
         pytest.skip(NO_PG)
     url, schema = _pg_schema_url(pg_database)

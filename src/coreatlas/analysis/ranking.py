@@ -32,12 +32,9 @@ __all__ = ["ENTITY_KINDS", "extraction_sweep", "firm_risk_network", "ranking_tab
 
 
 def output_weights(prop: Propagator) -> tuple[np.ndarray, np.ndarray]:
-    """Ultimate outputs (kind ``output``, else nodes nothing uses) and their weights (sum 1)."""
+    """Ultimate outputs (the one rule of :attr:`TechMap.outputs`) and their weights (sum 1)."""
     tm = prop.tm
     outputs = np.array([tm.node_index[o] for o in tm.outputs], dtype=np.int64)
-    if outputs.size == 0:
-        used = pd.concat([tm.edges(r) for r in ("uses", "bundles", "variant_of")])["target_id"].map(tm.node_index)
-        outputs = np.setdiff1d(np.arange(len(tm.nodes)), used.to_numpy(dtype=np.int64))
     sizes = tm.nodes["market_size_usd"].to_numpy(dtype=float)[outputs]
     return outputs, size_weights(sizes, np.zeros(outputs.size, dtype=np.int64), 1)
 
