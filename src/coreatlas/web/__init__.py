@@ -9,11 +9,12 @@
 Pages call :mod:`coreatlas.services.server` only, as the signed-in browser's caller (the
 session cookie set by ``POST /api/session``); what a caller may see is decided there. No page
 has inline script: data reaches the page's static JavaScript through JSON data islands
-(``<script type="application/json">``), as the Content-Security-Policy requires.
+(``<script type="application/json">``), as the Content-Security-Policy requires. Interface text
+is in gettext catalogs (:mod:`.i18n`), English and Japanese.
 """
 
+from coreatlas.web.i18n import LANGUAGES, language, pick_language
 from coreatlas.web.layout import stage_layout
 from coreatlas.web.pages import STATIC_DIR, TEMPLATE_DIR, VENDOR_MANIFEST, create_router
-from coreatlas.web.text import LANGUAGES, TEXTS, pick_language
 
-__all__ = ["LANGUAGES", "STATIC_DIR", "TEMPLATE_DIR", "TEXTS", "VENDOR_MANIFEST", "create_router", "pick_language", "stage_layout"]
+__all__ = ["LANGUAGES", "STATIC_DIR", "TEMPLATE_DIR", "VENDOR_MANIFEST", "create_router", "language", "pick_language", "stage_layout"]
