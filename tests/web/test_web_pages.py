@@ -1,6 +1,6 @@
 """The pages, rendered by FastAPI's TestClient (no browser): they render, hold no inline code
 (the Content-Security-Policy forbids it), load only /static/ files that the site serves, and
-the map's positions come from the server, deterministically."""
+links stay on the site (sources cited by the node panel are marked external)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from web_support import PASSWORD, Page, reach_pages
 
 from coreatlas.web import language, pick_language
-from coreatlas.web.layout import COLUMN_WIDTH, OUTPUT_STAGE, ROW_HEIGHT
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 MAP = "/w/default/d/chips/map"
-PAGES = ["/", "/w/default", MAP, f"{MAP}?node=euv_lithography_tools", f"{MAP}?lang=ja", "/w/default/d/telecom-ran/map"]
+PAGES = ["/", "/w/default", MAP, f"{MAP}?node=euv_lithography_tools", f"{MAP}?lang=ja", "/w/default/d/telecom-ran/map",
+         f"{MAP}?measure=hhi&node=eda_software"]
 
 
 def _island(html: str) -> dict:
@@ -69,10 +69,12 @@ def test_workspace_list_shows_owner_and_shares(site):
     assert outsider.status_code == 200 and 'href="/w/default"' not in outsider.text and "You do not see any workspace yet." in outsider.text
 
 
-def test_workspace_page_links_each_dataset_map(site):
+def test_workspace_page_links_each_dataset_map_and_risk_and_the_workspace_pages(site):
     html = site.client("vic").get("/w/default").text
     for name in ("chips", "materials", "quantum", "sequencing", "telecom-ran"):
-        assert f'href="/w/default/d/{name}/map"' in html
+        assert f'href="/w/default/d/{name}/map"' in html and f'href="/w/default/d/{name}/risk"' in html
+    assert 'href="/w/default/scenarios"' in html and 'href="/w/default/activity"' in html
+    assert 'href="/w/default/d/chips/risk?lang=ja"' in site.client("vic").get("/w/default?lang=ja").text
 
 
 def test_a_workspace_or_dataset_one_cannot_see_is_not_found(site):
@@ -84,43 +86,7 @@ def test_a_workspace_or_dataset_one_cannot_see_is_not_found(site):
     assert site.client("admin").get("/w/nope").status_code == 404
 
 
-# ---- the map --------------------------------------------------------------------------------------
-def test_map_renders_the_chain_in_stage_columns(site):
-    answer = site.client("vic").get(MAP)
-    assert answer.status_code == 200
-    data = _island(answer.text)
-    assert [s["key"] for s in data["stages"]] == ["Design", "Fabrication", "ATP", OUTPUT_STAGE]
-    assert data["stages"][-1]["label"] == "Output"
-    nodes = {n["id"]: n for n in data["nodes"]}
-    assert len(nodes) == 36
-    for n in data["nodes"]:
-        assert n["x"] == n["column"] * COLUMN_WIDTH and n["y"] == n["row"] * ROW_HEIGHT
-    assert nodes["finished_logic_chip"]["column"] == 3
-    assert nodes["euv_lithography_tools"]["stage"] == "Fabrication"
-    edges = {(e["source"], e["target"], e["relation"]) for e in data["edges"]}  # from an input to its user
-    assert {("lithography_tools", "photolithography", "uses"), ("lithography_tools", "euv_lithography_tools", "variant_of")} <= edges
-    page = Page(answer.text)
-    assert page.by_id("map") is not None and page.by_id("map").get("aria-label")
-    assert any(src.startswith("/static/vendor/cytoscape/cytoscape.min.js") for _, src in page.attributes("src"))
-    assert any(src.startswith("/static/js/map.js") for _, src in page.attributes("src"))
-
-
-def test_map_positions_are_deterministic(site):
-    first = site.client("admin").get(MAP).text
-    second = site.client("vic").get(MAP).text
-    assert _island(first) == _island(second)
-    assert Page(first).island("map-data") == Page(second).island("map-data")  # byte for byte
-
-
-def test_selected_node_is_in_the_url_and_the_panel(site):
-    answer = site.client("vic").get(f"{MAP}?node=euv_lithography_tools")
-    data = _island(answer.text)
-    assert data["selected"] == "euv_lithography_tools"
-    assert "EUV lithography tools" in answer.text
-    unknown = _island(site.client("vic").get(f"{MAP}?node=nothing").text)
-    assert unknown["selected"] is None
-
-
+# ---- language (the map's own tests are in test_web_map.py) -------------------------------------
 def test_japanese_by_query_and_by_accept_language(site):
     ja = site.client("vic").get(f"{MAP}?lang=ja").text
     assert '<html lang="ja">' in ja and "マップ：" in ja and _island(ja)["stages"][-1]["label"] == "最終製品"
@@ -161,13 +127,21 @@ def test_resources_are_static_files_the_site_serves(site, path):
         assert url.startswith("/static/"), url
         served = client.get(url)
         assert served.status_code == 200, url
-        wanted = "text/javascript" if url.split("?")[0].endswith(".js") else "text/css"
+        suffix = url.split("?")[0].rsplit(".", 1)[-1]
+        wanted = {"js": "text/javascript", "svg": "image/svg+xml"}.get(suffix, "text/css")
         assert served.headers["content-type"].startswith(wanted), url
         assert "immutable" in served.headers["cache-control"], url
-    for _tag, href in page.attributes("href"):  # links stay on the site
+    for tag, attrs in page.tags:  # links stay on the site, but for the sources a node cites (external, no referrer)
+        href = attrs.get("href", "")
+        if tag == "a" and "external" in attrs.get("rel", "").split():
+            assert href.startswith("https://") or href.startswith("http://"), href
+            assert {"noopener", "noreferrer"} <= set(attrs["rel"].split()), attrs
+            continue
         assert not re.match(r"^[a-z]+:", href) and not href.startswith("//"), href
-    for _tag, action in page.attributes("action"):
-        assert action.startswith("/api/"), action
+    for _tag, attrs in page.tags:  # forms post to the API, or ask for the same page again (the map's controls without JavaScript)
+        if "action" in attrs:
+            own = attrs["action"] == path.split("?")[0] and attrs.get("method", "get").lower() == "get"
+            assert attrs["action"].startswith("/api/") or own, attrs["action"]
 
 
 def test_pages_carry_the_apis_security_headers(site):
