@@ -38,6 +38,7 @@ def commands(folder: Path, compare: int) -> dict[str, list[str]]:
         "montecarlo": ["montecarlo", *data, "--hazards", str(EXAMPLES / "hazards-chips.yaml"), "--years", "10000", "--json"],
         "rank": ["risk", "rank", *data, "--compare", str(compare), "--json"],
         "ttr": ["risk", "ttr", *data, "--json"],
+        "tts": ["risk", "tts", *data, "--json"],
     }
 
 
