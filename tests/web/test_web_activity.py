@@ -3,6 +3,8 @@ author, time and a link to what they are on, filtered by status; the audit log f
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from web_support import PASSWORD, Page
 
@@ -74,3 +76,24 @@ def test_the_audit_log_pages(site, comments):
 def test_the_page_in_japanese(site, comments):
     text = site.client("admin").get(f"{ACTIVITY}?lang=ja").text
     assert "監査ログ" in text and "すべてのコメント" in text and "Audit log" not in text
+
+
+def test_the_audit_log_escapes_its_details_and_says_them_in_words(site, comments):
+    admin = site.server.login_password("admin", PASSWORD)
+    hostile = 'x" autofocus data-injected="1 <b>bold</b>'
+    site.server.save_scenario(admin, "default", hostile, "scenario", {"scenarios": [{"remove_countries": ["NLD"]}]})
+    run = site.server.add_comment(admin, "default", "run", _a_run(site, admin), "On this run.")
+    answer = site.client("admin").get(ACTIVITY)
+    page = Page(answer.text)
+    assert not page.attributes("autofocus") and not page.attributes("data-injected") and "<b>bold" not in answer.text
+    details = [json.loads(v) for t, v in page.attributes("data-value") if v.startswith("{")]
+    assert {"change": "create", "kind": "scenario", "name": hostile} in details  # the raw detail, whole, for the downloads
+    assert f'href="/w/default/runs/{run["target_id"]}"' in answer.text  # a run's comment links to the run (compare needs two items)
+    japanese = site.client("admin").get(f"{ACTIVITY}?lang=ja").text
+    assert ">read<" not in japanese and ">閲覧<" in japanese and ">change<" not in japanese
+
+
+def _a_run(site, admin) -> str:
+    site.server.run_static(admin, "default", "chips", "scenario", {"scenarios": [{"remove_countries": ["JPN"]}]})
+    site.server.flush_pending()
+    return site.server.list_runs(admin, "default")["items"][0]["id"]

@@ -228,3 +228,42 @@ def test_comments_editors_post_viewers_read(site):
 def test_the_panel_in_japanese(site):
     html = site.client("vic").get(f"{MAP}?node=euv_lithography_tools&lang=ja").text
     assert '<html lang="ja">' in html and "EUV lithography tools" not in Page(html).island("map-data")
+
+
+def test_unknown_url_parameters_are_said_on_the_page_and_refused_by_the_json_twin(site):
+    client = site.client("vic")
+    answer = client.get(f"{MAP}?measure=bogus&bloc=nope&node=not_a_node")
+    assert answer.status_code == 200
+    data = _island(answer.text)
+    assert data["colouring"]["measure"] == "bloc_share" and data["selected"] is None and data["colouring"]["values"]
+    note = data["colouring"]["note"]
+    assert "unknown measure (bogus)" in note and "unknown bloc (nope)" in note and "(not_a_node)" in note
+    assert Page(answer.text).by_id("map-message") is not None and "unknown measure (bogus)" in answer.text
+    assert "リンクの指標（bogus）は不明です" in client.get(f"{MAP}?measure=bogus&lang=ja").text
+    refused = client.get(f"{VALUES}?measure=bogus")
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "measure"
+    assert client.get(f"{VALUES}?bloc=nope").json()["error"]["field"] == "bloc"
+
+
+def test_a_source_link_must_be_http():
+    from coreatlas.web.site import web_link
+
+    assert web_link("https://eto.tech/x") == "https://eto.tech/x" and web_link(" HTTP://a.b ") == "HTTP://a.b"
+    assert web_link("javascript:alert(document.cookie)") == "" and web_link("JaVaScRiPt:x") == "" and web_link("data:text/html,x") == ""
+    assert web_link(None) == "" and web_link("/relative") == ""
+
+
+def test_the_map_page_reads_its_dataset_and_workspace_once(site, monkeypatch):
+    calls = []
+    for name in ("get_dataset", "get_workspace"):
+        real = getattr(site.server, name)
+        monkeypatch.setattr(site.server, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    assert site.client("admin").get(f"{MAP}?node=euv_lithography_tools&remove=NLD").status_code == 200
+    assert calls.count("get_dataset") == 1 and calls.count("get_workspace") == 1  # each get_dataset is an audit entry
+    calls.clear()
+    assert site.client("admin").get(f"{VALUES}?measure=availability&remove=NLD").status_code == 200 and "get_dataset" not in calls
+
+
+def test_countries_of_the_panel_are_named_in_the_pages_language(site):
+    html = site.client("vic").get(f"{NODE}/euv_lithography_tools?lang=ja").text
+    assert "オランダ" in html and "Netherlands" not in html

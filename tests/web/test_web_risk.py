@@ -221,3 +221,17 @@ def test_job_view_renders_only_the_risk_kinds(site):
                                {"sweep": [{"kind": "node", "id": "euv_lithography_tools", "output_loss": 1.0}], "ranking": [],
                                 "single_points": [], "agreement_spearman": {}}, language("ja"))  # fmt: skip
     assert view["template"] == "job_rank.html" and view["sweep"][0]["name"] == language("ja").node_name("EUV lithography tools")
+
+
+def test_the_run_page_of_a_risk_job_shows_its_partial_and_reads_the_dataset_once(site, risk_jobs, monkeypatch):
+    admin = _admin(site)
+    runs = {r["job"]: r["id"] for r in site.server.list_runs(admin, "default")["items"] if r.get("job")}
+    reads = []
+    real = site.server.get_dataset
+    monkeypatch.setattr(site.server, "get_dataset", lambda *a, **k: reads.append(a[2]) or real(*a, **k))
+    answer = site.client("vic").get(f"/w/default/runs/{runs[risk_jobs['montecarlo']]}")  # a run has no job context: it was a 500
+    assert answer.status_code == 200 and Page(answer.text).by_id("chart-histogram") is not None
+    assert reads == ["chips"]  # the node names are read once per page (each read is an audit entry)
+    reads.clear()
+    assert site.client("admin").get(f"/w/default/jobs/{risk_jobs['invest']}").status_code == 200 and reads == ["chips"]
+    assert site.client("olga").get(f"/w/default/runs/{runs[risk_jobs['montecarlo']]}").status_code == 404

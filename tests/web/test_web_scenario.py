@@ -10,10 +10,11 @@ import threading
 import pytest
 from web_support import Page
 
+from coreatlas.model.scenario_spec import ScenarioSpec
 from coreatlas.services.server import Page as ListPage
 from coreatlas.services.server import run_worker
 from coreatlas.web import language
-from coreatlas.web.scenario_pages import BuilderState, parse_state, scenario_view, state_of_request
+from coreatlas.web.scenario_pages import BuilderState, parse_state, scenario_text, scenario_view, state_of_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 MAP = "/w/default/d/chips/map"
@@ -307,3 +308,13 @@ def test_a_saved_scenario_without_a_run_is_compared_on_the_dataset_asked_for(sit
     page = Page(admin.get(f"/w/default/compare?items={items}&ds=chips").text)
     assert page.by_id("compare-ds") is not None
     assert len([a for t, a in page.tags if t == "td" and a.get("data-value")]) == 2  # both have the chip's availability
+
+
+def test_what_a_scenario_does_is_said_in_the_pages_language(site):
+    spec = ScenarioSpec.model_validate({"remove_countries": ["NLD"], "capacity": {"TWN": 0.7}, "export_control": {"denied_by": "core", "target": "CHN"}})
+    assert scenario_text(spec, language("en")) == "remove NLD; TWN at 70%; core deny inputs to CHN"
+    assert scenario_text(spec, language("ja")) == "NLD を除外；TWN の能力 70%；core が CHN への供給を禁止"
+    assert scenario_text(ScenarioSpec(), language("ja")) == "変更なし"
+    html = site.client("admin").get(f"{MAP}?remove=NLD&lang=ja").text
+    assert Page(html).by_id("scenario-summary") is not None and "NLD を除外" in html and "remove NLD" not in html
+    assert _island(html)["texts"]["describe"]["remove"] == "%(what)s を除外"  # scenario.js fills the same patterns

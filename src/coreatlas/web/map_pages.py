@@ -20,7 +20,7 @@ holds at least 90%: ``chokepoints``), and availability under the URL's scenario 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,7 +31,7 @@ from coreatlas.services.server import MAX_PAGE, Page
 from coreatlas.web import scenario_pages
 from coreatlas.web.i18n import Language
 from coreatlas.web.layout import NO_STAGE, OUTPUT_STAGE, stage_layout
-from coreatlas.web.site import KINDS, Site, kind_labels
+from coreatlas.web.site import KINDS, Site, can_edit, kind_labels
 
 MAX_NODE_ID = 200
 MAX_COUNTRIES = 60
@@ -63,6 +63,8 @@ class MapState:
     countries: tuple[str, ...] = ()
     node: str = ""
     scenario: tuple[tuple[str, str], ...] = ()
+    #: ``(parameter, value)`` the URL gave that is not a known measure or bloc (the defaults are shown instead).
+    unknown: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, query: Any) -> MapState:
@@ -70,8 +72,15 @@ class MapState:
         bloc = query.get("bloc", "")
         codes = [c.strip().upper() for c in query.get("countries", "").split(",") if c.strip()][:MAX_COUNTRIES]
         kept = tuple((k, query[k][:2000]) for k in SCENARIO_PARAMS if query.get(k))
+        unknown = tuple((k, v[:50]) for k, v, known in (("measure", measure, MEASURES), ("bloc", bloc, BLOCS)) if v and v not in known)
         return cls(measure if measure in MEASURES else "bloc_share", bloc if bloc in BLOCS else "core", tuple(dict.fromkeys(codes)),
-                   query.get("node", "")[:MAX_NODE_ID], kept)  # fmt: skip
+                   query.get("node", "")[:MAX_NODE_ID], kept, unknown)  # fmt: skip
+
+    def check(self) -> None:
+        """Refuse an unknown measure or bloc (the JSON twin answers 422; the page shows the defaults and says so)."""
+        for name, value in self.unknown:
+            known = MEASURES if name == "measure" else BLOCS
+            raise RequestError(f"{name}: '{value}' is not one of {', '.join(known)}", field=name)
 
     def bloc_arg(self) -> str:
         """The bloc as the use cases take it: a name, or the custom countries' codes."""
@@ -153,7 +162,7 @@ def _hhi_values(rows: list[dict], lang: Language) -> dict:
 def _chokepoint_values(rows: list[dict], points: list[dict], lang: Language) -> dict:
     found: dict[str, list[str]] = {}
     for p in points:  # largest share first
-        found.setdefault(p["node_id"], []).append(f"{p['provider_name']} {lang.percent(p['share'], 0)}")
+        found.setdefault(p["node_id"], []).append(f"{_chokepoint_name(p, lang)} {lang.percent(p['share'], 0)}")
     out = {}
     for r in rows:
         if r["node_id"] in found:
@@ -166,7 +175,7 @@ def _chokepoint_values(rows: list[dict], points: list[dict], lang: Language) -> 
 
 
 def _availability_values(view: dict | None, problems: list[str], node_ids: list[str], lang: Language) -> tuple[dict, str]:
-    """Availability from the scenario builder's view of the URL's scenario (``scenario_pages.builder_context``):
+    """Availability from the view of the URL's scenario (``scenario_pages.scenario_result``):
     100% for every node without a scenario, and the builder's problem when it could not get a result."""
     available = (view or {}).get("availability") or {}
     values = {n: _entry(a, lang.percent(a, 0), _class_of(a, SHARE_EDGES)) for n in node_ids if (a := available.get(n, 1.0)) is not None}
@@ -177,17 +186,17 @@ def _availability_values(view: dict | None, problems: list[str], node_ids: list[
 
 
 def measure_values(server: Any, caller: Any, ws: str, ds: str, state: MapState, node_ids: list[str], lang: Language,
-                   builder: dict | None = None) -> dict:  # fmt: skip
+                   scenario: dict | None = None) -> dict:  # fmt: skip
     """The colouring of the map for ``state``: ``{measure, bloc, legend, values: {node_id: {value,
     label_value, class, detail}}, note, error}``; a bad bloc gives ``error`` and no values. Availability
-    comes from the scenario builder's context ``builder`` (its ``view`` and ``problems``)."""
+    comes from ``scenario`` (``scenario_pages.scenario_result``: its ``view`` and ``problems``)."""
     out = {"measure": state.measure, "bloc": state.bloc, "countries": list(state.countries), "legend": _legend(lang, state.measure),
            "values": {}, "note": "", "error": ""}  # fmt: skip
     try:
         if state.measure == "availability":
-            builder = builder or {}
-            out["values"], out["note"] = _availability_values(builder.get("view"), builder.get("problems") or [], node_ids, lang)
-            out["binding"] = list((builder.get("view") or {}).get("binding") or [])
+            scenario = scenario or {}
+            out["values"], out["note"] = _availability_values(scenario.get("view"), scenario.get("problems") or [], node_ids, lang)
+            out["binding"] = list((scenario.get("view") or {}).get("binding") or [])
             return out
         bloc = state.bloc_arg() if state.measure == "bloc_share" else "core"
         exposure = server.run_static(caller, ws, ds, "exposure", {"bloc": bloc})
@@ -249,20 +258,17 @@ def dataset_map(server: Any, caller: Any, ws: str, ds: str) -> Any:
     return load_map(server.dataset_map_ref(caller, ws, ds))
 
 
-def can_edit(caller: Any, workspace: dict) -> bool:
-    return workspace.get("role") in ("editor", "owner") and caller.can("write")
-
-
 def map_context(request: Request, site: Site, caller: Any, ws: str, ds: str, lang: Language) -> tuple[str, dict]:
     server = site.server
     info = server.get_workspace(caller, ws)
-    dataset = server.get_dataset(caller, ws, ds)
+    dataset = server.get_dataset(caller, ws, ds)  # once per page: every get_dataset is an entry of the audit log
     layout = map_layout(server, caller, ws, ds, dataset, lang)
     state = MapState.of(request.query_params)
-    builder = scenario_pages.builder_context(site, request, caller, lang, ws, ds, dataset)
+    builder = scenario_pages.builder_context(server, request.query_params, caller, lang, ws, ds, dataset, info)
     colouring = measure_values(server, caller, ws, ds, state, [n["id"] for n in layout["nodes"]], lang, builder)
     selected = next((n for n in layout["nodes"] if n["id"] == state.node), None)
-    state = MapState(state.measure, state.bloc, state.countries, selected["id"] if selected else "", state.scenario)
+    colouring["note"] = " ".join([*url_problems(state, selected, lang), colouring["note"]]).strip()
+    state = replace(state, node=selected["id"] if selected else "")
     panel = node_context(server, caller, ws, ds, selected, dataset, layout, state, lang, info) if selected else None
     order = (*KINDS, "other")
     kinds = sorted({n["kind"] if n["kind"] in KINDS else "other" for n in layout["nodes"]}, key=order.index)
@@ -272,6 +278,17 @@ def map_context(request: Request, site: Site, caller: Any, ws: str, ds: str, lan
     return "map.html", {"workspace": info, "dataset": dataset, "layout": layout, "island": island, "selected": selected, "kinds": kinds,
                         "state": state, "colouring": colouring, "panel": panel, "measure_texts": measure_texts(lang),
                         "scenario_builder": builder}  # fmt: skip
+
+
+def url_problems(state: MapState, selected: dict | None, lang: Language) -> list[str]:
+    """What the page says about URL parameters it could not follow (it shows the defaults instead)."""
+    _ = lang.gettext
+    texts = {"measure": _("The link asks for an unknown measure (%(value)s): the map shows the share held by the bloc."),
+             "bloc": _("The link asks for an unknown bloc (%(value)s): the map shows the core partners.")}  # fmt: skip
+    out = [texts[name] % {"value": value} for name, value in state.unknown]
+    if state.node and selected is None:
+        out.append(_("The link names a node that is not on this map (%(value)s).") % {"value": state.node[:50]})
+    return out
 
 
 def map_texts(lang: Language, layout: dict) -> dict:
@@ -294,10 +311,12 @@ def add_routes(router: APIRouter, site: Site) -> None:
     def map_values(request: Request, ws: str, ds: str) -> JSONResponse:
         def build(caller, lang):
             state = MapState.of(request.query_params)
-            builder = None
+            state.check()
+            scenario = None
             if state.measure == "availability":
-                builder = scenario_pages.builder_context(site, request, caller, lang, ws, ds, server.get_dataset(caller, ws, ds))
-            return measure_values(server, caller, ws, ds, state, _node_ids(server, caller, ws, ds), lang, builder)
+                workspace = server.get_workspace(caller, ws)
+                scenario = scenario_pages.scenario_result(server, caller, ws, ds, request.query_params, lang, workspace)
+            return measure_values(server, caller, ws, ds, state, _node_ids(server, caller, ws, ds), lang, scenario)
 
         return _json_page(site, request, build)
 
@@ -310,8 +329,7 @@ def add_routes(router: APIRouter, site: Site) -> None:
             node = next((n for n in layout["nodes"] if n["id"] == node_id[:MAX_NODE_ID]), None)
             if node is None:
                 raise NotFoundError(f"node '{node_id[:MAX_NODE_ID]}' not found", field="node")
-            state = MapState.of(request.query_params)
-            state = MapState(state.measure, state.bloc, state.countries, node["id"], state.scenario)
+            state = replace(MapState.of(request.query_params), node=node["id"])
             return "node_panel.html", {"panel": node_context(server, caller, ws, ds, node, dataset, layout, state, lang, info),
                                        "workspace": info, "state": state}  # fmt: skip
 
@@ -362,8 +380,8 @@ def node_context(server: Any, caller: Any, ws: str, ds: str, node: dict, dataset
     comments = server.list_comments(caller, ws, Page(offset=0, limit=MAX_PAGE), target_kind="node", target_id=node_id)["items"]
     return {"node": node, "record": record, "bloc_error": bloc_error, "market_size": _cell(raw.get("market_size_usd")),
             "market_year": _cell(raw.get("market_size_year")), "links": node_links(node_id, layout),
-            "chokepoints": _node_chokepoints(server, caller, ws, ds, node_id), "countries": countries, "firms": firms,
-            "assumed": assumed, "unnamed": _unnamed(rows, providers, countries, firms), "sources": node_sources(rows, dataset["sources"]),
+            "chokepoints": _node_chokepoints(server, caller, ws, ds, node_id, lang), "countries": countries, "firms": firms,
+            "assumed": assumed, "unnamed": _unnamed(rows, providers, countries, firms, lang), "sources": node_sources(rows, dataset["sources"]),
             "comments": [_comment(c, caller) for c in comments], "can_edit": can_edit(caller, workspace), "ws": ws, "ds": ds,
             "country_spec": share_spec(countries, lang, lang.gettext("Share of the world market by country")),
             "firm_spec": share_spec(firms, lang, lang.gettext("Share of the world market by company")),
@@ -383,10 +401,17 @@ def _exposure_record(server: Any, caller: Any, ws: str, ds: str, node_id: str, s
     return {**answer["rows"][0], "bloc_codes": answer.get("bloc", [])}, error
 
 
-def _node_chokepoints(server: Any, caller: Any, ws: str, ds: str, node_id: str) -> list[dict]:
+def _node_chokepoints(server: Any, caller: Any, ws: str, ds: str, node_id: str, lang: Language) -> list[dict]:
     request = {"threshold": CHOKEPOINT_SHARE}
-    return [p for by in ("country", "firm") for p in server.run_static(caller, ws, ds, "chokepoints", {**request, "by": by})["rows"]
-            if p["node_id"] == node_id]  # fmt: skip
+    return [{**p, "provider_name": _chokepoint_name(p, lang)} for by in ("country", "firm")
+            for p in server.run_static(caller, ws, ds, "chokepoints", {**request, "by": by})["rows"] if p["node_id"] == node_id]  # fmt: skip
+
+
+def _chokepoint_name(point: dict, lang: Language) -> str:
+    """A chokepoint's provider: a country in the page's language, a firm by its name."""
+    if point.get("by") == "country":
+        return scenario_pages.country_name(point["provider"], lang, point["provider_name"])
+    return point["provider_name"]
 
 
 def _provision_rows(tm: Any, node_id: str) -> list[dict]:
@@ -422,7 +447,7 @@ def share_bars(record: dict, rows: list[dict], providers: dict, lang: Language) 
             p = providers.get(r["provider_id"])
             key = _provider_code(p, r["provider_id"]) if _is_country_level(p) else r["provider_id"]
             ranges[key] = (r["share_low"], r["share_high"])
-    names = _provider_names(providers)
+    names = _provider_names(providers, lang)
     countries = [_bar(names.get(c, c), s, lang, *ranges.get(c, (None, None)), key=c) for c, s in record["shares"].items()]
     if record.get("residual_share") and record["residual_share"] > 5e-4:
         countries.append(_bar(lang.gettext("Various countries"), record["residual_share"], lang, key="@residual"))
@@ -437,17 +462,20 @@ def share_bars(record: dict, rows: list[dict], providers: dict, lang: Language) 
     return countries, firms, bool(split and rest > 5e-3)
 
 
-def _provider_names(providers: dict) -> dict[str, str]:
+def _provider_names(providers: dict, lang: Language) -> dict[str, str]:
+    """Provider id (and a country provider's code) -> name; a country in the page's language (CLDR), as the scenario builder names it."""
     names = {pid: str(p.get("name") or pid) for pid, p in providers.items()}
-    names.update({str(p["country"]): str(p.get("name") or p["country"]) for p in providers.values()
-                  if p.get("type") == "country" and p.get("country")})  # fmt: skip
+    countries = {
+        str(p["country"]): str(p.get("name") or p["country"]) for p in providers.values() if p.get("type") == "country" and p.get("country")
+    }
+    names.update({code: scenario_pages.country_name(code, lang, name) for code, name in countries.items()})
     return names
 
 
-def _unnamed(rows: list[dict], providers: dict, countries: list[dict], firms: list[dict]) -> list[str]:
+def _unnamed(rows: list[dict], providers: dict, countries: list[dict], firms: list[dict], lang: Language) -> list[str]:
     """Qualitative providers (no published share) the charts do not show."""
     shown = {b["key"] for b in (*countries, *firms)}
-    names = _provider_names(providers)
+    names = _provider_names(providers, lang)
     return [names.get(r["provider_id"], r["provider_id"]) for r in rows if r["share"] is None and r["provider_id"] not in shown]
 
 

@@ -9,7 +9,7 @@ editors start them from the page; the page shows the latest finished run of each
 dataset (or the job named in the URL: ``?rank_job=``, ``?invest_job=``, ``?mc_job=``), so a
 ranking, a plan or a loss distribution is on screen for every reader once anyone ran it.
 
-The job page of :mod:`.scenario_pages` shows a risk job's result with :func:`job_view`
+The job and run pages of :mod:`.scenario_pages` show a risk job's result with :func:`kind_view`
 (``templates/job_<kind>.html``, the same partials this page includes).
 """
 
@@ -28,9 +28,9 @@ from fastapi.responses import HTMLResponse
 from coreatlas.errors import CoreAtlasError, NotFoundError
 from coreatlas.services.server import MAX_PAGE, Page
 from coreatlas.web.i18n import Language
-from coreatlas.web.site import Site
+from coreatlas.web.site import Site, can_edit, node_names
 
-__all__ = ["JOB_TEMPLATES", "add_routes", "job_view"]
+__all__ = ["JOB_TEMPLATES", "add_routes", "job_view", "kind_view"]
 
 #: The kinds whose results this module renders, and their partials.
 JOB_TEMPLATES = {"montecarlo": "job_montecarlo.html", "invest": "job_invest.html", "rank": "job_rank.html",
@@ -66,9 +66,6 @@ class Ctx:
 
 
 def add_routes(router: APIRouter, site: Site) -> None:
-    # the job page (scenario_pages) includes job_<kind>.html with its job and result: the partial builds its view with this
-    site.env.globals["risk_result_view"] = functools.partial(job_view, site.server)
-
     @router.get("/w/{ws}/d/{ds}/risk", response_class=HTMLResponse)
     def risk_page(request: Request, ws: str, ds: str) -> HTMLResponse:
         def build(caller, lang):
@@ -93,14 +90,14 @@ def risk_context(server: Any, caller: Any, ws: str, ds: str, lang: Language, que
     exposure = server.run_static(caller, ws, ds, "exposure", {"bloc": "core"})
     sort, order = ranking_sort(query)
     ranking = sorted_rows(ranking_rows(exposure["rows"], names), sort, order)
-    can_edit = workspace["role"] in ("editor", "owner") and caller.can("write")
+    editor = can_edit(caller, workspace)
     measures = default_measures(exposure["rows"], exposure["bloc"], _openran_pairs(server, caller, ws, ds))
     budget = _budget_param(query)
     datasets = [d["name"] for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]]
-    island = {"ws": ws, "ds": ds, "lang": lang.code, "texts": risk_texts(lang), "can_edit": can_edit,
+    island = {"ws": ws, "ds": ds, "lang": lang.code, "texts": risk_texts(lang), "can_edit": editor,
               "sort": sort, "order": order}  # fmt: skip
     return {"workspace": workspace, "dataset": dataset, "names": names, "ranking": ranking, "sort": sort, "order": order, "bloc": exposure["bloc"],
-            "can_edit": can_edit, "hazards": default_hazards(exposure["rows"], name=lang.gettext("{country} disruption")),
+            "can_edit": editor, "hazards": default_hazards(exposure["rows"], name=lang.gettext("{country} disruption")),
             "measures": measures, "years": _int_param(query, "years", 10_000, 1, 1_000_000),
             "budget_billion": default_budget_billion(measures) if budget is None else budget,
             "results": latest_results(ctx, ds, query), "openran": openran_section(ctx, ds, datasets),
@@ -282,27 +279,23 @@ def result_labels(lang: Language) -> dict:
             "entities": {"node": _("node"), "firm": _("firm"), "country": _("country"), "region": _("region")}}  # fmt: skip
 
 
-def job_view(server: Any, caller: Any, job: dict, result: dict, lang: Language) -> dict | None:
-    """The hook of the job page: for a finished job of a risk kind, ``{"template": "job_<kind>.html",
-    ...}``, to include with the name ``view`` (``{% with view = kind_view %}{% include kind_view.template %}{% endwith %}``);
-    None for other kinds."""
-    kind = job.get("kind")
+def kind_view(server: Any, caller: Any, ws: str, kind: str, request: dict, result: dict | None, lang: Language, names: dict,
+              origin: dict | None = None) -> dict | None:  # fmt: skip
+    """The hook of the job and run pages (``scenario_pages.result_context``): for a result of a risk
+    kind, ``{"template": "job_<kind>.html", ...}``, included with the name ``view``
+    (``{% with view = kind_view %}{% include kind_view.template %}{% endwith %}``); None for other kinds.
+    ``names`` are the node names of the request's dataset, read once by the page."""
     if kind not in JOB_TEMPLATES or not result:
         return None
-    ws = job["workspace"]
+    return result_view(Ctx(server, caller, ws, lang, names), kind, request, result, origin)
+
+
+def job_view(server: Any, caller: Any, job: dict, result: dict, lang: Language) -> dict | None:
+    """:func:`kind_view` of a finished job (``server.get_job``'s answer) and its result."""
     request = job.get("request") or {}
-    names = _node_names(server, caller, ws, request.get("data"), lang)
-    return result_view(Ctx(server, caller, ws, lang, names), kind, request, result, {"job": job.get("id"), "at": job.get("finished_at")})
-
-
-def _node_names(server: Any, caller: Any, ws: str, ds: Any, lang: Language) -> dict:
-    if not isinstance(ds, str) or not ds or "+" in ds:
-        return {}
-    try:
-        nodes = server.get_dataset(caller, ws, ds)["nodes"]
-    except CoreAtlasError:
-        return {}
-    return {n["node_id"]: lang.node_name(n.get("name") or n["node_id"]) for n in nodes}
+    names = node_names(server, caller, job["workspace"], request.get("data"), lang) if job.get("kind") in JOB_TEMPLATES else {}
+    return kind_view(server, caller, job["workspace"], job.get("kind"), request, result, lang, names,
+                     {"job": job.get("id"), "at": job.get("finished_at")})  # fmt: skip
 
 
 # ---- Monte Carlo ------------------------------------------------------------------------------------
@@ -527,7 +520,7 @@ def activity_context(server: Any, caller: Any, ws: str, lang: Language, query: d
     comments = server.list_comments(caller, ws, Page(offset=0, limit=COMMENT_PAGE), status=status)
     owner = workspace["role"] == "owner"
     recent = server.audit(caller, ws, Page(offset=0, limit=MAX_PAGE)) if owner else None
-    audit = _audit_page(server, caller, ws, recent, offset)
+    audit = _audit_page(server, caller, ws, recent, offset, lang)
     authors = _author_names(recent["items"]) if owner else {}
     targets = _comment_targets(server, caller, ws, comments["items"], lang)
     items = [_comment_item(c, caller, authors, targets, lang) for c in comments["items"]]
@@ -535,13 +528,36 @@ def activity_context(server: Any, caller: Any, ws: str, lang: Language, query: d
             "offset": offset, "audit_page": AUDIT_PAGE, "statuses": COMMENT_STATUSES}  # fmt: skip
 
 
-def _audit_page(server: Any, caller: Any, ws: str, recent: dict | None, offset: int) -> dict | None:
-    """The page of the audit log at ``offset`` (from the newest entries read already when it is among them)."""
+def _audit_page(server: Any, caller: Any, ws: str, recent: dict | None, offset: int, lang: Language) -> dict | None:
+    """The page of the audit log at ``offset`` (from the newest entries read already when it is among them),
+    each entry with its action and target kind in the page's language and its detail as readable text."""
     if recent is None:
         return None
     if offset + AUDIT_PAGE <= MAX_PAGE:
-        return {**recent, "items": recent["items"][offset : offset + AUDIT_PAGE], "offset": offset, "limit": AUDIT_PAGE}
-    return server.audit(caller, ws, Page(offset=offset, limit=AUDIT_PAGE))
+        page = {**recent, "items": recent["items"][offset : offset + AUDIT_PAGE], "offset": offset, "limit": AUDIT_PAGE}
+    else:
+        page = server.audit(caller, ws, Page(offset=offset, limit=AUDIT_PAGE))
+    labels = audit_labels(lang)
+    return {**page, "items": [_audit_row(entry, labels) for entry in page["items"]]}
+
+
+def _audit_row(entry: dict, labels: dict) -> dict:
+    """An audit entry as the table shows it: the codes stay in ``data-value`` (and the downloads), the cells say them in words."""
+    detail = entry.get("detail") or {}
+    return {**entry, "action_label": labels["actions"].get(entry["action"], entry["action"]),
+            "target_label": labels["targets"].get(entry["target_kind"], entry["target_kind"]),
+            "detail_json": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
+            "detail_text": ", ".join(f"{k}: {v}" for k, v in sorted(detail.items()))}  # fmt: skip
+
+
+def audit_labels(lang: Language) -> dict:
+    """The server's audit actions and target kinds (``services.server``'s ``_audit`` calls) in the page's language."""
+    _ = lang.gettext
+    return {"actions": {"read": _("read"), "run": _("ran"), "change": _("changed"), "share": _("shared"), "export": _("exported"),
+                        "login": _("signed in")},
+            "targets": {"dataset": _("dataset"), "run": _("run"), "job": _("job"), "scenario": _("saved scenario"), "view": _("saved view"),
+                        "comment": _("comment"), "workspace": _("workspace"), "audit": _("audit log"), "user": _("user"), "token": _("API token"),
+                        "organisation": _("organisation"), "server": _("server"), "backup": _("backup")}}  # fmt: skip
 
 
 def _author_names(entries: list[dict]) -> dict:
@@ -558,7 +574,7 @@ def _comment_targets(server: Any, caller: Any, ws: str, comments: list[dict], la
         return {}
     found: dict[str, list] = {}
     for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]:
-        names = _node_names(server, caller, ws, d["name"], lang)
+        names = node_names(server, caller, ws, d["name"], lang)
         for node in wanted & names.keys():
             found.setdefault(node, []).append((d["name"], names[node]))
     return found

@@ -30,8 +30,9 @@ from coreatlas.errors import CoreAtlasError, NotFoundError, RequestError
 from coreatlas.model.countries import is_iso_alpha3
 from coreatlas.model.scenario_spec import ScenarioSpec
 from coreatlas.services.server import MAX_PAGE, Page
+from coreatlas.web import risk_pages
 from coreatlas.web.i18n import Language
-from coreatlas.web.site import TEMPLATE_DIR, Site
+from coreatlas.web.site import Site, can_edit, node_names
 
 __all__ = ["BuilderState", "builder_context", "parse_state", "scenario_view"]
 
@@ -40,7 +41,6 @@ VARIANTS = ("pool", "all")
 #: The builder's default: every variant of a tool is needed (no EUV, no leading-edge chip), which the
 #: page states beside its choice; the request always says which (the engine's own default is ``pool``).
 DEFAULT_VARIANTS = "all"
-EDITING_ROLES = ("editor", "owner")
 #: The job states of the page (``data-state``): the server's ``succeeded`` is ``done``.
 PAGE_STATES = {"queued": "queued", "running": "running", "succeeded": "done", "failed": "failed", "cancelled": "cancelled"}
 MAX_CODES = 400  # codes one URL parameter may list
@@ -257,44 +257,52 @@ def _saved_state(server: Any, caller: Any, ws: str, query: Any) -> tuple[Builder
 
 
 def _static_view(
-    server: Any, caller: Any, ws: str, ds: str, state: BuilderState, can_edit: bool, lang: Language
+    server: Any, caller: Any, ws: str, ds: str, state: BuilderState, editor: bool, lang: Language
 ) -> tuple[dict | None, str | None]:
     """The view of the state's static result, and a message when there is none."""
     try:
-        payload = (server.run_static(caller, ws, ds, "scenario", state.request()) if can_edit
+        payload = (server.run_static(caller, ws, ds, "scenario", state.request()) if editor
                    else recorded_result(server, caller, ws, ds, state.request()))  # fmt: skip
     except CoreAtlasError as exc:
         return None, str(exc)
     if payload is None:
         return None, lang.gettext("No editor has run this scenario yet, and viewers may not run one: ask an editor for its result.")
-    return scenario_view(payload, lang), None
+    view = scenario_view(payload, lang)
+    return {**view, "summary": _request_text(state.request(), lang) or view["summary"]}, None
 
 
-def builder_context(site: Site, request: Request, caller: Any, lang: Language, ws: str, ds: str, dataset: dict) -> dict:
-    """The map page's ``scenario_builder`` context: the state of the URL, the options and the initial result."""
+def scenario_result(server: Any, caller: Any, ws: str, ds: str, query: Any, lang: Language, workspace: dict) -> dict:
+    """The URL's scenario on ``ds`` and its static result: ``{state, saved, view, problems, can_edit, tm}``
+    (the map's JSON twin needs only this; the builder adds its options)."""
     from coreatlas.services.inputs import load_map  # noqa: PLC0415 - the engines load on first use
 
-    server = site.server
     tm = load_map(server.dataset_map_ref(caller, ws, ds))
-    can_edit = server.get_workspace(caller, ws).get("role") in EDITING_ROLES
-    saved_state, saved, saved_problem = _saved_state(server, caller, ws, request.query_params)
-    state = parse_state(request.query_params, saved_state)
-    view, problem = (unchanged_view(tm, lang), None) if state.is_empty() else _static_view(server, caller, ws, ds, state, can_edit, lang)
+    editor = can_edit(caller, workspace)
+    saved_state, saved, saved_problem = _saved_state(server, caller, ws, query)
+    state = parse_state(query, saved_state)
+    view, problem = (unchanged_view(tm, lang), None) if state.is_empty() else _static_view(server, caller, ws, ds, state, editor, lang)
+    problems = [p for p in (saved_problem, *state.problems, problem) if p]
+    return {"state": state, "saved": saved, "view": view, "problems": problems, "can_edit": editor, "tm": tm}
+
+
+def builder_context(server: Any, query: Any, caller: Any, lang: Language, ws: str, ds: str, dataset: dict, workspace: dict) -> dict:
+    """The map page's ``scenario_builder`` context: the state of the URL, the options and the initial result
+    (``dataset`` and ``workspace`` are the page's ``get_dataset`` and ``get_workspace`` answers, read once)."""
+    result = scenario_result(server, caller, ws, ds, query, lang, workspace)
+    tm, state = result.pop("tm"), result["state"]
     options = builder_options(dataset.get("providers") or [], _policies(server, caller, ws, ds), lang)
     blocs = {name: list(tm.blocs.get(name, ())) for name in BLOCS}
-    problems = [p for p in (saved_problem, *state.problems, problem) if p]
-    island = _island(ws, ds, lang, tm, state, view, can_edit, saved)
-    return {"state": state, "options": options, "blocs": blocs, "view": view, "problems": problems, "can_edit": can_edit,
-            "saved": saved, "cuts": dict(state.cut), "island": island}  # fmt: skip
+    island = _island(ws, ds, lang, tm, state, result["view"], result["can_edit"], result["saved"])
+    return {**result, "options": options, "blocs": blocs, "cuts": dict(state.cut), "island": island}
 
 
-def _island(ws: str, ds: str, lang: Language, tm: Any, state: BuilderState, view: dict | None, can_edit: bool, saved: dict | None) -> dict:
+def _island(ws: str, ds: str, lang: Language, tm: Any, state: BuilderState, view: dict | None, editor: bool, saved: dict | None) -> dict:
     api = f"/api/workspaces/{ws}"
-    return {"workspace": ws, "dataset": ds, "lang": lang.code, "request": state.request(), "view": view, "can_edit": can_edit,
+    return {"workspace": ws, "dataset": ds, "lang": lang.code, "request": state.request(), "view": view, "can_edit": editor,
             "saved": {"id": saved["id"], "name": saved["name"]} if saved else None, "outputs": list(tm.outputs),
             "names": {n: lang.node_name(tm.node_names[n]) for n in tm.node_ids},
             "urls": {"scenario": f"{api}/datasets/{ds}/scenario", "saved": f"{api}/scenarios", "jobs": f"{api}/jobs", "job_page": f"/w/{ws}/jobs/"},
-            "texts": builder_texts(lang)}  # fmt: skip
+            "texts": {**builder_texts(lang), "describe": describe_texts(lang)}}  # fmt: skip
 
 
 def builder_texts(lang: Language) -> dict:
@@ -405,31 +413,20 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def dataset_names(server: Any, caller: Any, ws: str, data: str | None, lang: Language) -> dict[str, str]:
-    """Node id -> name (in the page's language) of the first dataset a request names."""
-    if not data:
-        return {}
-    try:
-        dataset = server.get_dataset(caller, ws, data.split("+")[0])
-    except CoreAtlasError:
-        return {}
-    return {n["node_id"]: lang.node_name(n.get("name") or n["node_id"]) for n in dataset.get("nodes") or []}
-
-
-def kind_partial(kind: str) -> str | None:
-    """A job kind's own partial (``job_montecarlo.html``, ...), when its page group wrote one."""
-    name = f"job_{kind.replace('-', '_')}.html"
-    return name if (TEMPLATE_DIR / name).is_file() else None
-
-
-def result_context(server: Any, caller: Any, ws: str, kind: str, request: dict, result: dict | None, lang: Language) -> dict:
-    """What the result part of the job and run pages shows."""
+def result_context(server: Any, caller: Any, ws: str, kind: str, request: dict, result: dict | None, lang: Language,
+                   origin: dict | None = None) -> dict:  # fmt: skip
+    """What the result part of the job and run pages shows: a simulation's charts and tables, a static
+    scenario's outputs, a risk kind's partial (:func:`risk_pages.kind_view`, with ``origin`` = where the
+    result comes from), else every field of the result as a generic table."""
     if result is None:
-        return {"result": None, "simulation": None, "static_view": None, "generic": None, "partial": None}
-    simulation = simulation_view(result, lang, dataset_names(server, caller, ws, request.get("data"), lang)) if kind == "simulate" else None
+        return {"result": None, "simulation": None, "static_view": None, "generic": None, "kind_view": None}
+    # the node names of the request's dataset: read once for the page (each get_dataset is an audit entry)
+    names = node_names(server, caller, ws, request.get("data"), lang) if kind == "simulate" or kind in risk_pages.JOB_TEMPLATES else {}
+    simulation = simulation_view(result, lang, names) if kind == "simulate" else None
     static_view = scenario_view(result, lang) if kind == "scenario" else None
-    return {"result": result, "simulation": simulation, "static_view": static_view, "partial": kind_partial(kind),
-            "generic": generic_view(result) if simulation is None and static_view is None and kind_partial(kind) is None else None}  # fmt: skip
+    kind_view = risk_pages.kind_view(server, caller, ws, kind, request, result, lang, names, origin)
+    return {"result": result, "simulation": simulation, "static_view": static_view, "kind_view": kind_view,
+            "generic": generic_view(result) if simulation is None and static_view is None and kind_view is None else None}  # fmt: skip
 
 
 # ---- the job page ------------------------------------------------------------------------------------
@@ -437,15 +434,17 @@ def job_context(server: Any, caller: Any, ws: str, job_id: str, lang: Language) 
     job = server.get_job(caller, job_id)
     if job.get("workspace") != ws:  # a job is seen only under its own workspace
         raise NotFoundError(f"job '{job_id}' not found", field="job")
-    role = server.get_workspace(caller, ws).get("role")
+    workspace = server.get_workspace(caller, ws)
     result = server.job_result(caller, job_id) if job["state"] == "succeeded" else None
     request = job.get("request") or {}
     progress = job.get("progress") or {}
-    return {"job": job, "page_state": PAGE_STATES.get(job["state"], job["state"]), "can_cancel": role in EDITING_ROLES and job["state"] in ("queued", "running"),
-            "done": progress.get("done") or 0, "total": progress.get("total"), "request": request, "scenario_text": _request_text(request),
+    return {"job": job, "workspace": workspace, "page_state": PAGE_STATES.get(job["state"], job["state"]),
+            "can_cancel": can_edit(caller, workspace) and job["state"] in ("queued", "running"), "done": progress.get("done") or 0,
+            "total": progress.get("total"), "request": request, "scenario_text": _request_text(request, lang),
             "island": {"job": job_id, "state": job["state"], "urls": {"job": f"/api/jobs/{job_id}", "events": f"/api/jobs/{job_id}/events"},
                        "states": state_labels(lang), "texts": {"cancel_failed": lang.gettext("Not cancelled:")}},
-            "states": state_labels(lang), **result_context(server, caller, ws, job["kind"], request, result, lang)}  # fmt: skip
+            "states": state_labels(lang),
+            **result_context(server, caller, ws, job["kind"], request, result, lang, {"job": job_id, "at": job.get("finished_at")})}  # fmt: skip
 
 
 def use_case_labels(lang: Language) -> dict[str, str]:
@@ -462,13 +461,38 @@ def state_labels(lang: Language) -> dict[str, str]:
             "cancelled": _("cancelled")}  # fmt: skip
 
 
-def _request_text(request: dict) -> str:
-    """What a request's first scenario does (``remove NLD; TWN at 70%``), or an empty text."""
+def _request_text(request: dict, lang: Language) -> str:
+    """What a request's first scenario does (``remove NLD; TWN at 70%``) in the page's language, or an empty text."""
     specs = request.get("scenarios") or []
     try:
-        return ScenarioSpec.model_validate(specs[0]).describe() if specs else ""
+        return scenario_text(ScenarioSpec.model_validate(specs[0]), lang) if specs else ""
     except (ValueError, TypeError):
         return ""
+
+
+def describe_texts(lang: Language) -> dict[str, str]:
+    """The patterns of :func:`scenario_text` (scenario.js fills the same ones)."""
+    _ = lang.gettext
+    return {"remove": _("remove %(what)s"), "remove_bloc": _("remove bloc %(what)s"), "only": _("only %(what)s"),
+            "capacity": _("%(code)s at %(share)s"), "control": _("%(by)s deny inputs to %(target)s"), "policy": _("policy %(name)s"),
+            "none": _("no change"), "separator": _("; ")}  # fmt: skip
+
+
+def scenario_text(spec: ScenarioSpec, lang: Language) -> str:
+    """What a scenario does, in the page's language: :meth:`ScenarioSpec.describe` in words the page translates."""
+    t = describe_texts(lang)
+
+    def listed(codes: Any) -> str:
+        return codes if isinstance(codes, str) else ", ".join(codes)
+
+    parts = [t["remove"] % {"what": listed(codes)} for codes in (spec.remove_countries, spec.remove_firms) if codes]
+    parts += [t["remove_bloc"] % {"what": listed(spec.remove_blocs)}] if spec.remove_blocs else []
+    parts += [t["only"] % {"what": listed(spec.only_bloc)}] if spec.only_bloc else []
+    parts += [t["capacity"] % {"code": code, "share": lang.percent(share, 0)} for code, share in spec.capacity.items()]
+    control = spec.export_control
+    parts += [t["control"] % {"by": listed(control.denied_by), "target": control.target}] if control else []
+    parts += [t["policy"] % {"name": p} for p in spec.policies]
+    return t["separator"].join(parts) or t["none"]
 
 
 # ---- saved scenarios and runs ------------------------------------------------------------------------
@@ -498,7 +522,7 @@ def map_link(ws: str, ds: str, query: dict, lang_amp: str = "") -> str:
     return f"/w/{ws}/d/{ds}/map" + (f"?{text}{lang_amp}" if text else (f"?{lang_amp[1:]}" if lang_amp else ""))
 
 
-def listed_runs(runs: list[dict], limit: int = 50) -> list[dict]:
+def listed_runs(runs: list[dict], lang: Language, limit: int = 50) -> list[dict]:
     """The runs worth listing: every job's run, and each distinct static result once (its newest run)."""
     seen, listed = set(), []
     for run in runs:
@@ -507,19 +531,19 @@ def listed_runs(runs: list[dict], limit: int = 50) -> list[dict]:
             continue
         seen.add(key)
         request = run.get("request") or {}
-        listed.append({**run, "dataset": request.get("data"), "text": _request_text(request), "days": request.get("days")})
+        listed.append({**run, "dataset": request.get("data"), "text": _request_text(request, lang), "days": request.get("days")})
     return listed[:limit]
 
 
-def scenarios_context(server: Any, caller: Any, ws: str) -> dict:
+def scenarios_context(server: Any, caller: Any, ws: str, lang: Language) -> dict:
     info = server.get_workspace(caller, ws)
     runs = _runs(server, caller, ws)
     saved = server.list_scenarios(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]
     authors = _author_names(server, caller, ws, info.get("role"))
     rows = [{**s, "dataset": saved_dataset(s, runs), "author": authors.get(s.get("created_by"), s.get("created_by") or ""),
-             "text": _request_text(s.get("request") or {})} for s in saved]  # fmt: skip
+             "text": _request_text(s.get("request") or {}, lang)} for s in saved]  # fmt: skip
     datasets = [d["name"] for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]]
-    return {"workspace": info, "saved": rows, "runs": listed_runs(runs), "total_runs": len(runs), "datasets": datasets}
+    return {"workspace": info, "saved": rows, "runs": listed_runs(runs, lang), "total_runs": len(runs), "datasets": datasets}
 
 
 # ---- comparisons -----------------------------------------------------------------------------------
@@ -532,14 +556,14 @@ def parse_items(query: Any) -> list[tuple[str, str]]:
     return items
 
 
-def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, runs: list[dict], can_edit: bool, lang: Language,
+def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, runs: list[dict], editor: bool, lang: Language,
                  fallback: str | None = None) -> dict:  # fmt: skip
     """One item of a comparison: its label, dataset and result (a static scenario's or a run's). A saved
     static scenario names no dataset (the API keeps none): the dataset its run was made on, else ``fallback``."""
     if kind == "run":
         run = server.get_run(caller, ws, item_id)
         request = run.get("request") or {}
-        label = f"{_request_text(request) or run['use_case']} ({lang.datetime(run.get('created_at'))})"
+        label = f"{_request_text(request, lang) or run['use_case']} ({lang.datetime(run.get('created_at'))})"
         return {
             "key": f"run:{item_id}",
             "label": label,
@@ -553,9 +577,7 @@ def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, run
     if saved.get("kind") == "scenario" and dataset:
         request = {k: v for k, v in (saved.get("request") or {}).items() if k != "data"}
         result = (
-            server.run_static(caller, ws, dataset, "scenario", request)
-            if can_edit
-            else recorded_result(server, caller, ws, dataset, request)
+            server.run_static(caller, ws, dataset, "scenario", request) if editor else recorded_result(server, caller, ws, dataset, request)
         )
     return {"key": f"scenario:{item_id}", "label": saved["name"], "use_case": saved.get("kind"), "dataset": dataset, "result": result}
 
@@ -611,15 +633,14 @@ def compare_charts(items: list[dict], lang: Language) -> list[dict]:
 def compare_context(server: Any, caller: Any, ws: str, query: Any, lang: Language) -> dict:
     info = server.get_workspace(caller, ws)
     runs = _runs(server, caller, ws)
-    can_edit = info.get("role") in EDITING_ROLES
-    items = [compare_item(server, caller, ws, kind, item_id, runs, can_edit, lang) for kind, item_id in parse_items(query)]
+    editor = can_edit(caller, info)
+    items = [compare_item(server, caller, ws, kind, item_id, runs, editor, lang) for kind, item_id in parse_items(query)]
     datasets = [d["name"] for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]]
     asked = (query.get("ds") or "")[:200]
     fallback = (asked if asked in datasets else None) or next((i["dataset"] for i in items if i["dataset"]), None)
     fallback = fallback or (datasets[0] if len(datasets) == 1 else None)
     items = [
-        compare_item(server, caller, ws, *i["key"].split(":", 1), runs, can_edit, lang, fallback) if i["result"] is None else i
-        for i in items
+        compare_item(server, caller, ws, *i["key"].split(":", 1), runs, editor, lang, fallback) if i["result"] is None else i for i in items
     ]
     return {"workspace": info, "items": items, "rows": compare_table(items, lang), "charts": compare_charts(items, lang),
             "datasets": datasets, "dataset": fallback, "items_text": ",".join(i["key"] for i in items),
@@ -635,8 +656,10 @@ def run_context(server: Any, caller: Any, ws: str, run_id: str, lang: Language) 
             link = (request["data"], state_of_request(request).query())
         except (ValueError, TypeError):
             link = None
-    return {"workspace": server.get_workspace(caller, ws), "run": run, "request": request, "scenario_text": _request_text(request),
-            "map_query": link, **result_context(server, caller, ws, run["use_case"], request, run.get("result"), lang)}  # fmt: skip
+    return {"workspace": server.get_workspace(caller, ws), "run": run, "request": request, "scenario_text": _request_text(request, lang),
+            "map_query": link,
+            **result_context(server, caller, ws, run["use_case"], request, run.get("result"), lang,
+                             {"job": run.get("job"), "run": run["id"], "at": run.get("created_at")})}  # fmt: skip
 
 
 # ---- routes ----------------------------------------------------------------------------------------
@@ -654,7 +677,7 @@ def add_routes(router: APIRouter, site: Site) -> None:
 
     @router.get("/w/{ws}/scenarios", response_class=HTMLResponse)
     def scenarios_page(request: Request, ws: str) -> HTMLResponse:
-        return page(request, lambda caller, lang: ("scenarios.html", scenarios_context(server, caller, ws)))
+        return page(request, lambda caller, lang: ("scenarios.html", scenarios_context(server, caller, ws, lang)))
 
     @router.get("/w/{ws}/compare", response_class=HTMLResponse)
     def compare_page(request: Request, ws: str) -> HTMLResponse:
@@ -663,7 +686,7 @@ def add_routes(router: APIRouter, site: Site) -> None:
     @router.get("/w/{ws}/jobs/{job_id}", response_class=HTMLResponse)
     def job_page(request: Request, ws: str, job_id: str) -> HTMLResponse:
         def make(caller, lang):
-            return "job.html", {"workspace": server.get_workspace(caller, ws), **job_context(server, caller, ws, job_id[:200], lang)}
+            return "job.html", job_context(server, caller, ws, job_id[:200], lang)
 
         return page(request, make)
 

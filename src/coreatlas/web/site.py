@@ -12,8 +12,9 @@ routes with ``add_routes(router, site)`` and builds each page with :meth:`Site.p
 ``build(caller, lang)`` gets the signed-in caller and the page's :class:`~coreatlas.web.i18n.Language`;
 it returns a template and its context. Templates have ``_``, ``pgettext``, ``node_name``, ``num``,
 ``pct``, ``usd``, ``when``, ``static(path)``, ``lang``, ``lang_query``/``lang_amp`` (the language
-kept in links), ``user`` and ``kind_label``. Without a valid session a page answers 401 with the
-sign-in form at its own URL; a workspace or dataset the caller may not see answers 404.
+kept in links), ``user``, ``kind_label`` and the filter ``web_link`` (an uploaded URL, kept only
+if it is http(s)). Without a valid session a page answers 401 with the sign-in form at its own
+URL; a workspace or dataset the caller may not see answers 404.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from fastapi import Request
@@ -31,7 +32,7 @@ from fastapi.responses import HTMLResponse
 from coreatlas.errors import AuthError, CoreAtlasError, ForbiddenError, NotFoundError
 from coreatlas.web.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language, pick_language
 
-__all__ = ["KINDS", "SESSION_COOKIE", "STATIC_DIR", "TEMPLATE_DIR", "Site"]
+__all__ = ["KINDS", "SESSION_COOKIE", "STATIC_DIR", "TEMPLATE_DIR", "Site", "can_edit", "node_names", "web_link"]
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -55,9 +56,39 @@ def role_labels(lang: Language) -> dict[str, str]:
     return {"viewer": _("viewer"), "editor": _("editor"), "owner": _("owner")}
 
 
+def web_link(url: Any) -> str:
+    """``url`` if it is an http(s) address, else an empty text: a dataset's sources are uploaded
+    text, and a ``javascript:`` or ``data:`` link must not become a link on the page."""
+    text = str(url or "").strip()
+    return text if urlsplit(text).scheme.lower() in ("http", "https") else ""
+
+
+EDITING_ROLES = ("editor", "owner")
+
+
+def can_edit(caller: Any, workspace: dict) -> bool:
+    """Whether the page shows editing controls: the caller's role in the workspace (``get_workspace``'s
+    ``role``) lets it change things and its credentials are not read-only (a token's scope)."""
+    return workspace.get("role") in EDITING_ROLES and caller.can("write")
+
+
+def node_names(server: Any, caller: Any, ws: str, data: Any, lang: Language) -> dict[str, str]:
+    """Node id -> name in the page's language of the first dataset a request's ``data`` names
+    (``{}`` when there is none or the caller may not read it): one ``get_dataset``, one audit entry."""
+    if not isinstance(data, str) or not data:
+        return {}
+    try:
+        nodes = server.get_dataset(caller, ws, data.split("+")[0])["nodes"]
+    except CoreAtlasError:
+        return {}
+    return {n["node_id"]: lang.node_name(n.get("name") or n["node_id"]) for n in nodes}
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=jinja2.select_autoescape(["html"]),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env.filters["web_link"] = web_link
+    return env
 
 
 def static_versions() -> dict[str, str]:

@@ -58,7 +58,7 @@
 
   // ---- a result as the page shows it (scenario_pages.scenario_view makes the same) ----------------
   function name(id, fallback) { return data.names[id] || fallback || id; }
-  function view(payload) {
+  function view(payload, req) {
     var rows = payload.rows || [], availability = {}, outputs = [], worst = null;
     rows.forEach(function (r) {
       availability[r.node_id] = r.available;
@@ -72,8 +72,19 @@
       if (!worst || o.available < worst.available || (o.available === worst.available && o.node_id < worst.node_id)) worst = o;
     });
     var first = (payload.scenarios || [{}])[0];
-    return {availability: availability, outputs: outputs, summary: first.summary || "", warnings: first.warnings || [],
+    return {availability: availability, outputs: outputs, summary: describe(req.scenarios[0]), warnings: first.warnings || [],
             binding: worst && worst.available < 1 ? worst.binding.map(function (s) { return s.node_id; }) : []};
+  }
+  // What the scenario does, in the page's language (scenario_pages.scenario_text fills the same patterns).
+  function describe(s) {
+    var t = data.texts.describe, parts = [];
+    function fill(pattern, values) { return pattern.replace(/%\((\w+)\)s/g, function (all, key) { return values[key]; }); }
+    [s.remove_countries, s.remove_firms].forEach(function (list) { if (list) parts.push(fill(t.remove, {what: list.join(", ")})); });
+    if (s.remove_blocs) parts.push(fill(t.remove_bloc, {what: s.remove_blocs.join(", ")}));
+    Object.keys(s.capacity || {}).forEach(function (code) { parts.push(fill(t.capacity, {code: code, share: whole.format(s.capacity[code])})); });
+    if (s.export_control) parts.push(fill(t.control, {by: s.export_control.denied_by, target: s.export_control.target}));
+    (s.policies || []).forEach(function (name) { parts.push(fill(t.policy, {name: name})); });
+    return parts.join(t.separator) || t.none;
   }
   function unchanged() {
     var availability = {};
@@ -152,7 +163,7 @@
     post(data.urls.scenario, req).then(function (answer) {
       if (mine !== sequence) return;  // a newer change is on its way
       if (!answer.ok) { problems([data.texts.scenario_failed + " " + errorText(answer.body, String(answer.status))]); return; }
-      show(view(answer.body), req);
+      show(view(answer.body, req), req);
     }).catch(function (error) { if (mine === sequence) problems([data.texts.scenario_failed + " " + error]); });
   }
   function later() {
