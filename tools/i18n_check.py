@@ -5,7 +5,8 @@
 Strings are marked ``_("...")``, ``gettext``, ``ngettext`` and ``pgettext`` in
 ``src/coreatlas/web`` (templates with Babel's Jinja2 extractor). Each needs a Japanese
 translation in one of ``src/coreatlas/web/locale/ja/LC_MESSAGES/*.po``; the ``node name``
-context (the built-in datasets' node names) is checked against the datasets instead.
+and ``stage name`` contexts (the built-in datasets' node and stage names) are checked against the
+datasets instead.
 Missing strings are printed as ``.po`` entries to paste and translate.
 """
 
@@ -24,6 +25,8 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
 NODE_CONTEXT = "node name"
+STAGE_CONTEXT = "stage name"
+DATA_CONTEXTS = (NODE_CONTEXT, STAGE_CONTEXT)
 
 
 def marked() -> dict[tuple[str | None, str], list[str]]:
@@ -48,14 +51,14 @@ def translated(lang: str = "ja") -> dict[tuple[str | None, str], list[tuple[str,
     return table
 
 
-def node_names() -> set[str]:
-    """The English names of the built-in datasets' nodes."""
+def node_names(column: str = "name") -> set[str]:
+    """The English names of the built-in datasets' nodes (``column="stage"``: their stages)."""
     import csv  # noqa: PLC0415
 
     names = set()
     for path in sorted(DATASETS.glob("*/nodes.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
-            names |= {row["name"] for row in csv.DictReader(handle) if row.get("name")}
+            names |= {row[column] for row in csv.DictReader(handle) if row.get(column)}
     return names
 
 
@@ -63,14 +66,14 @@ def problems(lang: str = "ja") -> dict[str, list[str]]:
     """``missing``, ``stale``, ``conflicting`` and ``untranslated node names``, each a list of messages."""
     wanted, have = marked(), translated(lang)
     good = {key for key, strings in have.items() if any(s for s, _ in strings)}
-    nodes = {(NODE_CONTEXT, name) for name in node_names()}
+    nodes = {(NODE_CONTEXT, name) for name in node_names()} | {(STAGE_CONTEXT, name) for name in node_names("stage")}
     return {
         "missing": [f"{msgid!r} ({', '.join(where[:2])})" for (ctx, msgid), where in sorted(wanted.items(), key=str) if (ctx, msgid) not in good],
         "stale": [f"{msgid!r} in {strings[0][1]}" for (ctx, msgid), strings in sorted(have.items(), key=str)
-                  if (ctx, msgid) not in wanted and ctx != NODE_CONTEXT],
+                  if (ctx, msgid) not in wanted and ctx not in DATA_CONTEXTS],
         "conflicting": [f"{msgid!r}: {sorted({s for s, _ in strings})}" for (ctx, msgid), strings in sorted(have.items(), key=str)
                         if len({s for s, _ in strings}) > 1],
-        "untranslated node names": sorted(name for ctx, name in nodes if (ctx, name) not in good),
+        "untranslated node names": sorted(f"{name} ({ctx})" for ctx, name in nodes if (ctx, name) not in good),
     }  # fmt: skip
 
 

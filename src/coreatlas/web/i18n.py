@@ -1,7 +1,7 @@
 """The page's languages: message catalogs (gettext, read with Babel) and locale formatting.
 
 Interface text is written in English in the templates and the page modules, marked
-``_("...")`` (``pgettext("node name", ...)`` for the names of the built-in datasets' nodes).
+``_("...")`` (``pgettext("node name", ...)`` and ``pgettext("stage name", ...)`` for the names of the built-in datasets' nodes and stages).
 The Japanese catalogs are the ``*.po`` files of ``locale/ja/LC_MESSAGES/`` (one per page group:
 ``core.po``, ``map.po``, ``scenario.po``, ``risk.po``, ``nodes.po``), merged when first asked
 for and compiled in memory to a gettext catalog; ``tests/web/test_web_i18n.py`` extracts every
@@ -83,6 +83,10 @@ class Language:
         """A node's name in this language (the English name when the catalog has none)."""
         return self.pgettext("node name", name) if name else name
 
+    def stage_name(self, name: str) -> str:
+        """A stage's name in this language (the English name when the catalog has none)."""
+        return self.pgettext("stage name", name) if name else name
+
     def number(self, value, digits: int = 1) -> str:
         """``1,234.5``: grouped, at most ``digits`` decimals; a dash for none or NaN."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -113,7 +117,7 @@ class Language:
         return format_datetime(moment, "medium", tzinfo=UTC, locale=self.locale) + " UTC"
 
     def template_globals(self) -> dict[str, Callable]:
-        return {"_": self.gettext, "ngettext": self.ngettext, "pgettext": self.pgettext, "node_name": self.node_name,
+        return {"_": self.gettext, "ngettext": self.ngettext, "pgettext": self.pgettext, "node_name": self.node_name, "stage_name": self.stage_name,
                 "num": self.number, "pct": self.percent, "usd": self.money, "when": self.datetime}  # fmt: skip
 
 

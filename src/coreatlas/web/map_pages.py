@@ -236,7 +236,7 @@ def map_layout(server: Any, caller: Any, ws: str, ds: str, dataset: dict, lang: 
         node["name"] = lang.node_name(node["name"])
     labels = {OUTPUT_STAGE: lang.gettext("Output"), NO_STAGE: lang.gettext("Other")}
     for stage in layout["stages"]:
-        stage["label"] = labels.get(stage["key"], stage["label"])
+        stage["label"] = labels.get(stage["key"], lang.stage_name(stage["label"]))
     stage_labels = {s["key"]: s["label"] for s in layout["stages"]}
     for node in layout["nodes"]:
         node["stage_label"] = stage_labels[node["stage"]]

@@ -424,12 +424,15 @@
     if (zoomIn) zoomIn.addEventListener("click", function () { zoomBy(1.25); });
     if (zoomOut) zoomOut.addEventListener("click", function () { zoomBy(0.8); });
     if (fit) fit.addEventListener("click", function () { cy.animate({fit: {eles: cy.elements(), padding: 24}}, {duration: 200}); });
+    var scenariosPainted = 0;
     document.addEventListener("coreatlas:scenario", function (event) {
       map.scenario = event.detail || {};
       var measure = $("measure");
       if (measure) measure.value = "availability";
       map.state.measure = "availability";
       setUrl({measure: "availability"});
+      // the benchmark's hook (benchmarks/bench_web.py): a counter set once Cytoscape has drawn the new colours
+      cy.one("render", function () { document.body.dataset.scenarioPainted = String(++scenariosPainted); });
       paint(map, scenarioColouring(map, map.scenario));
     });
     document.addEventListener("click", function (event) {  // links to nodes (the node list, the panel): select on the map
