@@ -64,6 +64,7 @@ MAX_YEARS = 10_000_000
 MAX_GENERATED_NODES = 1_000_000
 REI_BARS = 20  # nodes in the REI chart
 EXCEEDANCE_POINTS = 400  # points of the exceedance curve drawn (log-spaced ranks)
+HISTOGRAM_BINS = 30  # bins of the histogram of the years with a loss
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -312,7 +313,9 @@ class MonteCarloResult(Result):
 
     ``to_dict()``: ``events`` (strikes simulated), ``years``, ``levels``, ``hazards`` (as
     simulated), ``rows`` (one per series: ``series``, ``expected_loss``, ``years``, ``var_<a>``,
-    ``cvar_<a>`` per level), ``provenance``."""
+    ``cvar_<a>`` per level), ``distribution`` (of the total annual loss: ``zero_years``, the
+    ``histogram`` of the years with a loss as ``loss_from, loss_to, years`` bins, and
+    ``exceedance`` points ``probability, loss``, log-spaced in rank), ``provenance``."""
 
     statistics: pd.DataFrame
     ensemble: mc.EnsembleResult
@@ -328,7 +331,24 @@ class MonteCarloResult(Result):
 
     def payload(self) -> dict:
         return {"events": self.events, "years": int(self.ensemble.total.size), "levels": list(self.levels),
-                "hazards": [h.to_dict() for h in self.hazards], "rows": records(self.statistics)}  # fmt: skip
+                "hazards": [h.to_dict() for h in self.hazards], "rows": records(self.statistics),
+                "distribution": self.distribution()}  # fmt: skip
+
+    def distribution(self) -> dict:
+        """The total annual loss, small enough to keep with the result and draw: the count of
+        years without a loss, a histogram of the others, and the exceedance curve's points."""
+        total = np.asarray(self.ensemble.total, dtype=float)
+        hit = total[total > 0]
+        counts, edges = np.histogram(hit, bins=HISTOGRAM_BINS, range=(0.0, float(hit.max()) if hit.size else 1.0))
+        bins = [{"loss_from": float(a), "loss_to": float(b), "years": int(n)} for a, b, n in zip(edges[:-1], edges[1:], counts, strict=True)]
+        curve = self._exceedance_points()
+        points = [{"probability": float(p), "loss": float(v)} for p, v in zip(curve["exceedance_probability"], curve["loss"], strict=True)]
+        return {"zero_years": int(total.size - hit.size), "histogram": bins, "exceedance": points}
+
+    def _exceedance_points(self) -> pd.DataFrame:
+        curve = self.ensemble.exceedance()
+        ranks = np.unique(np.geomspace(1, max(len(curve), 1), EXCEEDANCE_POINTS).round().astype(int)) - 1
+        return curve.iloc[ranks].reset_index(drop=True) if len(curve) else curve
 
     def to_frame(self) -> pd.DataFrame:
         return self.statistics
@@ -344,11 +364,9 @@ class MonteCarloResult(Result):
         return {"statistics": self.statistics, "annual_losses": self.annual_losses()}
 
     def charts(self) -> dict:
-        curve = self.ensemble.exceedance()
-        ranks = np.unique(np.geomspace(1, max(len(curve), 1), EXCEEDANCE_POINTS).round().astype(int)) - 1
         total = self.statistics.iloc[0]
         marks = [(f"VaR {a:g}", total[f"var_{a:g}"]) for a in self.levels] + [(f"CVaR {a:g}", total[f"cvar_{a:g}"]) for a in self.levels]
-        return {"exceedance": Chart("line", curve.iloc[ranks].reset_index(drop=True), x="exceedance_probability", y="loss",
+        return {"exceedance": Chart("line", self._exceedance_points(), x="exceedance_probability", y="loss",
                                     title=self.title, x_title="annual exceedance probability",
                                     y_title="annual loss (share of a year's output)", x_scale="log",
                                     rules=tuple(Rule(f"{label} {value:.3g}", float(value)) for label, value in marks))}  # fmt: skip

@@ -15,13 +15,11 @@ The job and run pages of :mod:`.scenario_pages` show a risk job's result with :f
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -39,8 +37,6 @@ RISK_KINDS = ("rank", "montecarlo", "invest")
 TELECOM = "telecom-ran"
 CHOKEPOINT_SHARE = 0.9  # one country's share that makes a chokepoint (the chokepoints use case's default)
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-HISTOGRAM_BINS = 30
-MAX_RECOMPUTED_YEARS = 200_000  # larger ensembles are not simulated again for their charts
 MAX_TABLE_ROWS = 500
 AUDIT_PAGE = 50
 COMMENT_PAGE = 100
@@ -300,19 +296,29 @@ def job_view(server: Any, caller: Any, job: dict, result: dict, lang: Language) 
 
 # ---- Monte Carlo ------------------------------------------------------------------------------------
 def montecarlo_view(ctx: Ctx, request: dict, result: dict) -> dict:
-    """The statistics table from the stored result; the histogram of annual losses and the
-    exceedance curve from the seeded ensemble simulated again (the stored result keeps neither
-    every year's loss nor the curve): drawn only when it reproduces the stored statistics."""
+    """The statistics table, the histogram of annual losses and the exceedance curve, all from the
+    stored result (its ``distribution``; runs stored before it existed show the table only)."""
     _ = ctx.lang.gettext
     rows = [{**r, "label": _series_label(r["series"], ctx)} for r in result.get("rows", [])]
-    ensemble, problem = _ensemble_again(ctx, request, result)
     view = {"rows": rows, "levels": result.get("levels", []), "years": result.get("years"), "events": result.get("events"),
-            "hazards": result.get("hazards", []), "charts_missing": problem, "histogram": None, "exceedance": None}  # fmt: skip
-    if ensemble is not None:
-        view["histogram"] = histogram_spec(ensemble.annual_losses()["total"].to_numpy(), ctx.lang)
-        view["exceedance"] = exceedance_spec(ensemble.charts()["exceedance"], ctx.lang)
-        view["zero_years"] = int((ensemble.annual_losses()["total"] <= 0).sum())
+            "hazards": result.get("hazards", []), "charts_missing": None, "histogram": None, "exceedance": None}  # fmt: skip
+    distribution = result.get("distribution")
+    if not distribution:
+        view["charts_missing"] = _("This run was stored without its distribution of losses; run it again to draw the charts.")
+        return view
+    view["histogram"] = histogram_spec(distribution["histogram"], ctx.lang)
+    view["exceedance"] = exceedance_spec(distribution["exceedance"], _risk_rules(rows, view["levels"]), ctx.lang)
+    view["zero_years"] = int(distribution["zero_years"])
     return view
+
+
+def _risk_rules(rows: list[dict], levels: list[float]) -> list[dict]:
+    """VaR and CVaR of the total annual loss at each level, as lines on the exceedance curve."""
+    total = next((r for r in rows if r.get("series") == "total"), None)
+    if total is None:
+        return []
+    marks = [(f"VaR {a:g}", total.get(f"var_{a:g}")) for a in levels] + [(f"CVaR {a:g}", total.get(f"cvar_{a:g}")) for a in levels]
+    return [{"label": f"{label} {value:.3g}", "value": float(value)} for label, value in marks if value is not None]
 
 
 def _series_label(series: str, ctx: Ctx) -> str:
@@ -325,43 +331,10 @@ def _series_label(series: str, ctx: Ctx) -> str:
     return _("All outputs") if series == "total" else series
 
 
-def _ensemble_again(ctx: Ctx, request: dict, result: dict) -> tuple[Any, str | None]:
-    _ = ctx.lang.gettext
-    data, years = request.get("data"), int(request.get("years") or result.get("years") or 0)
-    if not isinstance(data, str) or years > MAX_RECOMPUTED_YEARS:
-        return None, _("The charts are drawn for ensembles of at most 200,000 years; the table holds the figures.")
-    try:
-        refs = "+".join(ctx.server.dataset_map_ref(ctx.caller, ctx.ws, part.strip()) for part in data.split("+"))
-        again = _simulate(json.dumps({**request, "data": refs, "scheduler": "serial", "workers": None}, sort_keys=True))
-    except CoreAtlasError:
-        again = None
-    if again is None or not _same_statistics(again.to_dict().get("rows", []), result.get("rows", [])):
-        return None, _("The dataset changed since this run, so its charts cannot be drawn again; the table holds the run's figures.")
-    return again, None
-
-
-@functools.lru_cache(maxsize=8)
-def _simulate(request_json: str):
-    """The Monte Carlo result of a request (seeded: the same request gives the same result)."""
-    from coreatlas import services  # noqa: PLC0415 - the engines load on first use
-
-    return services.run("montecarlo", json.loads(request_json))
-
-
-def _same_statistics(again: list[dict], stored: list[dict]) -> bool:
-    if len(again) != len(stored):
-        return False
-    return all(a["series"] == b["series"] and math.isclose(a["expected_loss"], b["expected_loss"], rel_tol=1e-9, abs_tol=1e-15)
-               for a, b in zip(again, stored, strict=True))  # fmt: skip
-
-
-def histogram_spec(losses: np.ndarray, lang: Language) -> dict:
-    """Vega-Lite: the years with a loss, in :data:`HISTOGRAM_BINS` bins of the annual loss
-    (share of a year's output); years without a loss are counted beside the chart."""
+def histogram_spec(values: list[dict], lang: Language) -> dict:
+    """Vega-Lite: the years with a loss in the result's bins (``loss_from, loss_to, years``) of
+    the annual loss (share of a year's output); years without a loss are counted beside the chart."""
     _ = lang.gettext
-    hit = losses[losses > 0]
-    counts, edges = np.histogram(hit, bins=HISTOGRAM_BINS, range=(0.0, float(hit.max()) if hit.size else 1.0))
-    values = [{"loss_from": float(a), "loss_to": float(b), "years": int(n)} for a, b, n in zip(edges[:-1], edges[1:], counts, strict=True)]
     x_title, y_title = _("annual loss (share of a year's output)"), _("simulated years")
     return {"title": _("Annual loss in the years with a loss"),
             "width": 520, "height": 240, "data": {"values": values},
@@ -379,12 +352,11 @@ def _decades(smallest: float) -> list[float]:
     return [10.0**k for k in range(low, 1)]
 
 
-def exceedance_spec(chart: Any, lang: Language) -> dict:
-    """Vega-Lite: the exceedance curve of the result's chart (log-scaled probability), with
-    its VaR and CVaR lines."""
+def exceedance_spec(curve: list[dict], rules: list[dict], lang: Language) -> dict:
+    """Vega-Lite: the exceedance curve of the result (``probability, loss`` points, log-scaled
+    probability), with its VaR and CVaR lines (``label, value``)."""
     _ = lang.gettext
-    points = [{"p": float(p), "loss": float(v)} for p, v in zip(chart.data[chart.x], chart.data[chart.y], strict=True) if p > 0]
-    rules = [{"label": r.label, "value": float(r.value)} for r in chart.rules]
+    points = [{"p": float(q["probability"]), "loss": float(q["loss"])} for q in curve if q["probability"] > 0]
     x_title, y_title = _("annual exceedance probability"), _("annual loss (share of a year's output)")
     line = {"data": {"values": points}, "mark": {"type": "line", "color": OKABE_ITO[0], "strokeWidth": 1.8},
             "encoding": {"x": {"field": "p", "type": "quantitative", "scale": {"type": "log"}, "title": x_title,
