@@ -34,10 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, port: int, *extra: str) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, *extra: str, db: str | None = None) -> subprocess.Popen:
+    """``coreatlas serve`` on 127.0.0.1 (on database ``db``, given through COREATLAS_DB as a password would be)."""
     command = [sys.executable, "-m", "coreatlas.cli.server", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
                "--log-level", "warning", *extra]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = {**os.environ, **({"COREATLAS_DB": db} if db else {})}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
 
 
 def wait_healthy(port: int, timeout: float = 120.0) -> None:
@@ -125,3 +127,34 @@ def test_serve_refuses_a_busy_port(tmp_path):
         result = subprocess.run([sys.executable, "-m", "coreatlas.cli.server", "serve", "--port", str(busy.getsockname()[1]), "--workers", "0",
                                  "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 2 and "in use" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_serve_with_two_http_processes_loses_nothing_on_a_clean_stop(tmp_path):
+    """``--http-workers 2``: both processes answer; the audit entries and runs they batch (here
+    for 30 s, longer than the test) are written when the server is stopped with SIGTERM."""
+    port = free_port()
+    server = start_server(tmp_path / "data", port, "--workers", "0", "--http-workers", "2", "--write-every", "30")
+    try:
+        wait_healthy(port)
+        token = TOKEN.search(server.stdout.readline()).group(0)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}/api/workspaces/default/datasets/chips"
+        first = None
+        for _ in range(20):  # new connections: spread over both processes
+            answer = httpx.post(f"{base}/scenario", headers=headers, json={"scenarios": [{"remove_countries": ["NLD"]}]})
+            assert answer.status_code == 200, answer.text
+            same = {**answer.json(), "provenance": {k: v for k, v in answer.json()["provenance"].items() if k != "created_at"}}
+            first = first or same
+            assert same == first  # each process computes it once (its own created_at) and keeps it
+            assert httpx.get(f"{base}/exposure", headers=headers).status_code == 200
+    finally:
+        stop(server)
+    assert server.returncode == 0, server.stderr.read()
+    from coreatlas.services.server import Page, open_server
+
+    with open_server(None, tmp_path / "data", bootstrap=False) as opened:
+        admin = opened.authenticate_token(token)
+        assert opened.list_runs(admin, "default", Page(0, 100))["total"] == 20
+        log = opened.audit(admin, "default", Page(0, 500))["items"]
+        assert sum(e["action"] == "read" and e["target_kind"] == "exposure" for e in log) == 20

@@ -1,6 +1,6 @@
 """A server running a long job is killed with SIGKILL and restarted: the job is re-run (or failed
 with its reason) within the lease time, nothing else is lost, and the database passes its
-integrity check. All on 127.0.0.1."""
+integrity check. All on 127.0.0.1, on SQLite and on PostgreSQL (``db_url``, tests/server/conftest.py)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def _wait(predicate, timeout: float, what: str):
     raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
-def test_sigkill_during_a_long_job(tmp_path):
+def test_sigkill_during_a_long_job(tmp_path, db_url):
     data_dir, port = tmp_path / "data", free_port()
     base = f"http://127.0.0.1:{port}/api"
-    server = start_server(data_dir, port, "--workers", "1", "--lease", str(LEASE))
+    server = start_server(data_dir, port, "--workers", "1", "--lease", str(LEASE), db=db_url)
     try:
         wait_healthy(port)
         token = _wait(lambda: (m := TOKEN.search(server.stdout.readline())) and m.group(0), 10, "the admin token")
@@ -56,7 +56,7 @@ def test_sigkill_during_a_long_job(tmp_path):
     finally:
         stop(server, signal.SIGKILL)
     killed_at = time.monotonic()
-    again = start_server(data_dir, port, "--workers", "1", "--lease", str(LEASE))
+    again = start_server(data_dir, port, "--workers", "1", "--lease", str(LEASE), db=db_url)
     try:
         wait_healthy(port)
         # re-run (a second attempt) or failed with its reason, within the lease (and a sweep) of the restart
@@ -74,5 +74,5 @@ def test_sigkill_during_a_long_job(tmp_path):
     finally:
         stop(again)
     print(f"job re-run {elapsed:.1f} s after the SIGKILL (lease {LEASE} s)")
-    with open_server(None, data_dir, bootstrap=False) as server:
+    with open_server(db_url, data_dir, bootstrap=False) as server:
         assert server.integrity_check() == []

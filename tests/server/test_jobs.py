@@ -242,3 +242,62 @@ def test_two_workers_against_sqlite_take_50_jobs(tmp_path, make_server):
 
 def test_job_stopped_is_an_exception():
     assert issubclass(JobStopped, Exception)
+
+
+#: Small real jobs: three use cases on four maps, the simulations on different scenarios.
+REAL_JOBS = [("tts", {"data": "materials"}), ("tts", {"data": "quantum"}), ("ttr", {"data": "sequencing"})] * 13 + [
+    ("simulate", {"data": "chips", "scenarios": [{"remove_countries": [code]}]}) for code in ("NLD", "JPN", "USA", "TWN", "KOR", "DEU")
+] + [("ttr", {"data": "quantum", "ttr_days": days}) for days in (10, 20, 30, 40, 50)]  # fmt: skip
+
+
+def _two_workers_run_real_jobs(url, make_server, admin_token):
+    """Two servers' workers (threads) take 50 real jobs submitted through the API's service."""
+    a, b = make_server(url, job_limit=100), make_server(url, name="data-b", job_limit=100)
+    caller = a.authenticate_token(admin_token)
+    ids = {a.submit_job(caller, "default", kind, request): (kind, request) for kind, request in REAL_JOBS}
+    claims, lock = [], threading.Lock()
+
+    def execute_as(server):
+        def execute(claim, progress):
+            with lock:
+                claims.append(claim.job_id)
+            return server.execute(claim, progress)
+
+        return execute
+
+    stop = threading.Event()
+    workers = [threading.Thread(target=run_worker, args=(s, f"real-{i}", stop), kwargs={"lease_seconds": 30, "poll_seconds": 0.05,
+                                                                                        "execute": execute_as(s)})
+               for i, s in enumerate((a, b))]  # fmt: skip
+    for w in workers:
+        w.start()
+    try:
+        wait_for(lambda: all(a.get_job(caller, j)["state"] in ("succeeded", "failed") for j in ids), 600, every=0.5)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(120)
+    return a, caller, ids, claims
+
+
+def test_two_workers_against_postgresql_run_50_real_jobs(pg_url, make_server):
+    from coreatlas import services
+
+    token = make_server(pg_url, name="boot").bootstrap_token
+    server, caller, ids, claims = _two_workers_run_real_jobs(pg_url, make_server, token)
+    assert len(ids) == 50 and Counter(claims) == Counter(list(ids))  # each job ran exactly once
+    jobs = {j: server.get_job(caller, j) for j in ids}
+    assert {j["state"] for j in jobs.values()} == {"succeeded"}, [j["error"] for j in jobs.values() if j["error"]]
+    assert {j["attempts"] for j in jobs.values()} == {1}
+    assert len({j["result"] for j in jobs.values()}) >= 1
+    with server.db.read() as session:
+        assert len({w for (w,) in session.execute(sa.select(Job.worker_id))}) == 2  # both workers took jobs
+    local = {}
+    for job_id, (kind, request) in ids.items():  # each result is the local run's (the JSON the CLI prints)
+        key = json.dumps([kind, request], sort_keys=True)
+        if key not in local:
+            local[key] = json.loads(canonical_json(services.run(kind, request).to_dict()))
+            local[key]["provenance"].pop("created_at")
+        result = server.job_result(caller, job_id)
+        result["provenance"].pop("created_at")
+        assert result == local[key], (kind, request)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from coreatlas.api.backend import call
+from coreatlas.api.backend import call, soon
 from coreatlas.errors import AuthError, ForbiddenError
 
 __all__ = ["CSRF_COOKIE", "CSRF_HEADER", "SESSION_COOKIE", "CallerDep", "OptionalCaller", "current_caller", "optional_caller"]
@@ -43,27 +43,29 @@ def _session_caller(server: Any, request: Request, session_id: str) -> Any:
     return call(server, "caller_from_session", session_id)
 
 
-def optional_caller(
+async def optional_caller(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     session_id: Annotated[str | None, Depends(_cookie)] = None,
 ) -> Any:
-    """The caller, or None when the request has no credentials at all."""
+    """The caller, or None when the request has no credentials at all (a known token or session
+    is answered from the server's memory, on the event loop)."""
     server = request.app.state.server
     header = request.headers.get("authorization")
     if header is not None:
         if bearer is None or not bearer.credentials.strip():
             raise AuthError("the Authorization header must be 'Bearer <token>'")
-        caller = call(server, "authenticate_token", bearer.credentials.strip())
+        token = bearer.credentials.strip()
+        caller = await soon(server, lambda: call(server, "authenticate_token", token))
     elif session_id:
-        caller = _session_caller(server, request, session_id)
+        caller = await soon(server, lambda: _session_caller(server, request, session_id))
     else:
         return None
     request.state.caller = caller
     return caller
 
 
-def current_caller(caller: Annotated[Any, Depends(optional_caller)]) -> Any:
+async def current_caller(caller: Annotated[Any, Depends(optional_caller)]) -> Any:
     """The caller; 401 without credentials."""
     if caller is None:
         raise AuthError("authentication required: send 'Authorization: Bearer <token>' or sign in")

@@ -20,7 +20,7 @@ from coreatlas import services
 from coreatlas._version import __version__
 from coreatlas.api import bodies
 from coreatlas.api.auth import CSRF_COOKIE, SESSION_COOKIE, CallerDep, OptionalCaller
-from coreatlas.api.backend import call, page_of
+from coreatlas.api.backend import call, page_of, soon
 from coreatlas.api.responses import AtlasJSON, errors, page_schema, result_response
 from coreatlas.errors import AuthError, LimitError, RequestError
 
@@ -200,16 +200,20 @@ def _takes_text(annotation: Any) -> bool:
     return annotation is str or str in typing.get_args(annotation)
 
 
-def _static(request: Request, caller: Any, ws: str, ds: str, use_case: str, data: dict) -> AtlasJSON:
-    return _json(call(_server(request), "run_static", caller, ws, ds, use_case, data))
+async def _static(request: Request, caller: Any, ws: str, ds: str, use_case: str, data: dict) -> Response:
+    """The result's JSON text as the server gives it (the same bytes as ``--json``, kept between
+    requests): on the event loop when it is in memory, else computed in a worker thread."""
+    server = _server(request)
+    text = await soon(server, lambda: call(server, "run_static_json", caller, ws, ds, use_case, data))
+    return Response(text, media_type="application/json")
 
 
 def _static_route(route: str) -> None:
     model = bodies.static_body(route)
     doc = services.use_case_of(bodies.STATIC_ROUTES[route]).run.__doc__ or ""
 
-    def endpoint(request: Request, caller: CallerDep, ws: WorkspaceId, ds: DatasetId, query: Annotated[model, Query()]) -> AtlasJSON:
-        return _static(request, caller, ws, ds, bodies.STATIC_ROUTES[route], _query_request(request, model, query))
+    async def endpoint(request: Request, caller: CallerDep, ws: WorkspaceId, ds: DatasetId, query: Annotated[model, Query()]) -> Response:
+        return await _static(request, caller, ws, ds, bodies.STATIC_ROUTES[route], _query_request(request, model, query))
 
     endpoint.__doc__ = doc.strip().split("\n\n")[0]
     endpoint.__name__ = route
@@ -227,9 +231,9 @@ ScenarioBody = bodies.static_body("scenario")
 
 @router.post("/workspaces/{ws}/datasets/{ds}/scenario", tags=["analyses"], response_class=AtlasJSON,
              responses={**result_response(), **errors(400, 401, 403, 404, 409, 413, 422)})  # fmt: skip
-def scenario(request: Request, caller: CallerDep, ws: WorkspaceId, ds: DatasetId, body: Annotated[ScenarioBody, Body()]) -> AtlasJSON:
+async def scenario(request: Request, caller: CallerDep, ws: WorkspaceId, ds: DatasetId, body: Annotated[ScenarioBody, Body()]) -> Response:
     """A static scenario, answered at once: what is left of every node when providers drop out."""
-    return _static(request, caller, ws, ds, "scenario", body.model_dump(mode="json", exclude_unset=True))
+    return await _static(request, caller, ws, ds, "scenario", body.model_dump(mode="json", exclude_unset=True))
 
 
 # ---- jobs -----------------------------------------------------------------------------------

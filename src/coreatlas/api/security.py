@@ -17,13 +17,10 @@ import re
 
 from fastapi import HTTPException
 
-__all__ = ["CSP", "DOCS_CSP", "BodyLimit", "SecurityHeaders"]
+__all__ = ["CSP", "BodyLimit", "SecurityHeaders"]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (f"default-src 'self'; script-src 'self' {SWAGGER_CDN}; style-src 'self' {SWAGGER_CDN}; img-src 'self' data: {SWAGGER_CDN}; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -35,15 +32,14 @@ _HEADERS = [
 
 
 class SecurityHeaders:
-    def __init__(self, app, docs_path: str = "/api/docs"):
+    def __init__(self, app):
         self.app = app
-        self.docs_path = docs_path
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        csp = (DOCS_CSP if path.startswith(self.docs_path) else CSP).encode()
+        csp = CSP.encode()
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

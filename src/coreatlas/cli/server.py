@@ -98,15 +98,15 @@ def serve(
     db: DbOption = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     workers: Annotated[int, typer.Option("--workers", min=0, max=64, help="Job worker processes to start beside the API.")] = 1,
+    http_workers: Annotated[int, typer.Option("--http-workers", min=1, max=64, help="HTTP processes answering the API.")] = 1,
     dask: DaskOption = None,
     lease: Annotated[float, typer.Option(min=1, help="Seconds a job's lease lasts without a heartbeat (its workers').")] = 30.0,
+    job_limit: Annotated[int, typer.Option("--job-limit", min=1, help="Jobs queued or running per workspace at a time.")] = 4,
+    write_every: Annotated[float, typer.Option("--write-every", min=0, max=60,
+                                               help="Seconds between batched writes of read audit entries and static runs (0: at once).")] = 0.2,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Run the server: the REST API (docs at /api/docs) and its job workers."""
-    import uvicorn
-
-    from coreatlas.api import create_app
-
     server = _open(db, data_dir, dask)
     token = getattr(server, "bootstrap_token", None)
     if token:
@@ -117,18 +117,49 @@ def serve(
         raise typer.Exit(2)
     env = {**os.environ, **({"COREATLAS_DB": db} if db else {})}  # the URL may hold a password: not on a command line
     children = [subprocess.Popen(_worker_command(data_dir, dask, i, lease), env=env) for i in range(workers)]
-    err.print(f"CoRe Atlas {_version()} on http://{host}:{port}/api (docs: /api/docs), {workers} worker(s)", highlight=False)
+    err.print(f"CoRe Atlas {_version()} on http://{host}:{port}/api (docs: /api/docs), {workers} worker(s), "
+              f"{http_workers} HTTP process(es)", highlight=False)  # fmt: skip
     try:
-        uvicorn.run(create_app(server), host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+        server.job_limit, server.later.interval = job_limit, write_every
+        settings = {"data_dir": str(data_dir), "job_limit": job_limit, "write_interval": write_every}
+        _run_http(server, host, port, log_level, http_workers, settings, db)
     finally:
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        server.close()
+        _stop_children(children)
+
+
+def _run_http(server: Any, host: str, port: int, log_level: str, processes: int, settings: dict, db: str | None) -> None:
+    """uvicorn in this process, or in ``processes`` processes that each open the server (``api.app_from_environment``)."""
+    import uvicorn
+
+    from coreatlas.api import APP_ENV, create_app
+
+    options = {"host": host, "port": port, "log_level": log_level, "access_log": False, "server_header": False}
+    if processes == 1:
+        uvicorn.run(create_app(server), **options)
+        return
+    os.environ[APP_ENV] = json.dumps({"server": settings})
+    if db:
+        os.environ["COREATLAS_DB"] = db
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("coreatlas.api:app_from_environment", factory=True, workers=processes, **options)
+    listener = config.bind_socket()
+    # the connections accepted from it inherit no-delay: without it, each answer's body waits for
+    # the client's delayed ACK of its headers (about 40 ms)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[listener]).run()
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _version() -> str:
@@ -160,19 +191,7 @@ def worker(
         signal.signal(sig, _stop)
     name = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     err.print(f"worker {name} waiting for jobs" + (f" (Monte Carlo on the Dask cluster {dask})" if dask else ""), highlight=False)
-    srv.run_worker(server, name, stop, lease_seconds=lease, max_attempts=max_attempts, execute=_on_dask(server, dask) if dask else None)
-
-
-def _on_dask(server: Any, scheduler: str):
-    """Run each Monte Carlo job's chunks on the Dask cluster (the same seed gives the same result)."""
-    import dataclasses
-
-    def execute(claim, progress):
-        if claim.kind == "montecarlo":
-            claim = dataclasses.replace(claim, request={**claim.request, "scheduler": scheduler})
-        return server.execute(claim, progress)
-
-    return execute
+    srv.run_worker(server, name, stop, lease_seconds=lease, max_attempts=max_attempts)  # Monte Carlo on --dask: server.settings
 
 
 def _json_or(value: Any, as_json: bool, text: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pydantic
 
+from coreatlas.analysis.memo import per_map
 from coreatlas.errors import CoreAtlasError, NotFoundError, Problem, ScenarioError, ValidationError
 from coreatlas.io import datasets
 from coreatlas.io.yamlfile import YamlDocument, load_yaml, locate_error, validate_yaml
@@ -39,8 +40,9 @@ def load_map(data: str | Path = datasets.DEFAULT_DATASET) -> TechMap:
         raise
 
 
+@per_map
 def map_hash(tm: TechMap) -> str:
-    """SHA-256 of the map's tables (content, not file names): equal maps hash equal."""
+    """SHA-256 of the map's tables (content, not file names): equal maps hash equal (once per map: maps are immutable)."""
     return content_hash(tm.nodes, tm.providers, tm.provision, tm.relations)
 
 

@@ -9,6 +9,7 @@ transaction tries to become a write one; SQLite then has one writer at a time.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +19,33 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coreatlas.errors import DataSourceError
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "default_url", "make_engine", "normalise_url"]
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "NotInMemory", "check_io", "default_url", "make_engine", "memory_only", "normalise_url"]
 
 BUSY_TIMEOUT_MS = 30_000
 DB_FILE = "coreatlas.db"
+_MEMORY_ONLY = contextvars.ContextVar("coreatlas_memory_only", default=False)
+
+
+class NotInMemory(BaseException):  # noqa: N818 - a signal, not an error: no ``except Exception`` may swallow it
+    """Raised by work that needs the database (or long computing) inside :func:`memory_only`."""
+
+
+@contextlib.contextmanager
+def memory_only() -> Iterator[None]:
+    """Inside this block a database session (or :func:`check_io`) raises :class:`NotInMemory`:
+    an API answers on its event loop what the server can answer from memory, and sends the rest
+    to a worker thread."""
+    token = _MEMORY_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _MEMORY_ONLY.reset(token)
+
+
+def check_io() -> None:
+    """:class:`NotInMemory` inside :func:`memory_only`; nothing otherwise."""
+    if _MEMORY_ONLY.get():
+        raise NotInMemory
 
 
 def default_url(data_dir: Path) -> str:
@@ -92,26 +116,40 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries: closed at the end (its transaction rolled back), its objects still readable."""
+        check_io()
         with self._read() as session:
             yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
+        check_io()
         with self._write() as session, session.begin():
             yield session
 
     def integrity_check(self) -> list[str]:
         """Problems the backend finds in the database file (SQLite ``PRAGMA integrity_check`` and
-        ``foreign_key_check``); empty when it is sound. On PostgreSQL, the foreign keys are checked."""
+        ``foreign_key_check``); empty when it is sound. On PostgreSQL: constraints left unvalidated,
+        and every table of the schema read whole (a damaged page fails the read)."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
                 problems = [] if rows == ["ok"] else rows
                 problems += [f"foreign key broken: {tuple(r)}" for r in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()]
                 return problems
-            conn.exec_driver_sql("SELECT 1")
-            return []
+            return _postgres_problems(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _postgres_problems(conn: sa.Connection) -> list[str]:
+    problems = [f"constraint not validated: {name}" for (name,) in conn.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE NOT convalidated AND connamespace = current_schema()::regnamespace").fetchall()]  # fmt: skip
+    tables = [t for (t,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()]
+    for table in tables:
+        try:
+            conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar()
+        except sa.exc.DBAPIError as exc:
+            problems.append(f"table {table} cannot be read: {exc.orig}")
+    return problems

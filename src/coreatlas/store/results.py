@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from coreatlas.io.output import atomic_write, plain
 from coreatlas.store.models import ResultRow
 
-__all__ = ["LARGE_ROWS", "canonical_json", "get_result", "put_result", "result_dir"]
+__all__ = ["LARGE_ROWS", "canonical_json", "get_result", "put_result", "put_text", "result_dir", "result_text"]
 
 LARGE_ROWS = 5_000
 
@@ -32,10 +32,26 @@ def result_dir(data_dir: Path, result_id: str) -> Path:
     return Path(data_dir) / "results" / result_id
 
 
+def result_text(payload: dict) -> tuple[str, str]:
+    """``(stored text, id)`` of a result: its canonical JSON and that text's SHA-256."""
+    text = canonical_json(payload)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def put_text(session: Session, result_id: str, text: str, tables: list[str] | None = None) -> None:
+    """Store a result's text once under its id (a second write of the same content changes nothing)."""
+    if session.get(ResultRow, result_id) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(ResultRow(id=result_id, payload=text, tables=list(tables or []), size=len(text)))
+    except IntegrityError:  # written meanwhile by another worker: the same content
+        pass
+
+
 def put_result(session: Session, data_dir: Path, payload: dict, tables: dict[str, pd.DataFrame] | None = None) -> str:
     """Store a result once; its id (SHA-256 of its JSON). Large tables go to Parquet files first."""
-    text = canonical_json(payload)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    text, digest = result_text(payload)
     if session.get(ResultRow, digest) is not None:
         return digest
     names = []
@@ -45,11 +61,7 @@ def put_result(session: Session, data_dir: Path, payload: dict, tables: dict[str
             if not target.exists():
                 atomic_write(target, lambda temp, frame=frame: frame.to_parquet(temp, index=False))
             names.append(name)
-    try:
-        with session.begin_nested():
-            session.add(ResultRow(id=digest, payload=text, tables=names, size=len(text)))
-    except IntegrityError:  # written meanwhile by another worker: the same content
-        pass
+    put_text(session, digest, text, names)
     return digest
 
 

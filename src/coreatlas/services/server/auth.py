@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coreatlas.errors import AuthError, ForbiddenError, NotFoundError, RequestError
-from coreatlas.services.server.base import ROLE_RANK, SCOPE_RANK, SYSTEM, Caller, ServerBase
+from coreatlas.services.server.base import ROLE_RANK, SCOPE_RANK, SYSTEM, Caller, ServerBase, forgets
 from coreatlas.store.models import ApiToken, Membership, Organisation, User, Workspace, WorkspaceShare, utcnow
 from coreatlas.store.models import Session as BrowserSession
 
@@ -52,10 +52,20 @@ class AuthMixin(ServerBase):
                       browser)  # fmt: skip
 
     def authenticate_token(self, raw: str | None) -> Caller:
-        """The caller a bearer token stands for; :class:`AuthError` if it is unknown, expired or revoked."""
+        """The caller a bearer token stands for; :class:`AuthError` if it is unknown, expired or revoked.
+        A valid token's caller is kept for ``cache_seconds`` (by the token's digest)."""
         if not raw or not raw.startswith(TOKEN_MARK) or len(raw) < len(TOKEN_MARK) + 8 or len(raw) > 200:
             raise AuthError("a valid API token is needed")
-        prefix, wanted = raw[len(TOKEN_MARK) : len(TOKEN_MARK) + 8], digest(raw)
+        wanted = digest(raw)
+        hit = self.callers.get(("token", wanted))
+        if hit is not None:
+            caller, expires_at = hit
+            if expires_at is None or expires_at > utcnow():
+                return caller
+        caller, expires_at = self._token_caller(raw[len(TOKEN_MARK) : len(TOKEN_MARK) + 8], wanted)
+        return self.callers.put(("token", wanted), (caller, expires_at))[0]
+
+    def _token_caller(self, prefix: str, wanted: str):
         now = utcnow()
         with self.db.read() as session:
             token = next((t for t in session.scalars(sa.select(ApiToken).where(ApiToken.prefix == prefix))
@@ -71,10 +81,11 @@ class AuthMixin(ServerBase):
                 raise AuthError("a valid API token is needed")
             caller = self._caller(session, user, token.scope, token.id)
             stale = token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY
+            expires_at = token.expires_at
         if stale:
             with self.db.write() as session:
                 session.execute(sa.update(ApiToken).where(ApiToken.id == caller.token_id).values(last_used_at=now))
-        return caller
+        return caller, expires_at
 
     def login_password(self, user: str, password: str) -> Caller:
         """Sign in with a password (argon2id); the same :class:`AuthError` for an unknown user or a wrong password."""
@@ -107,21 +118,31 @@ class AuthMixin(ServerBase):
             raise AuthError("the session is unknown or has ended; sign in again")
         return row
 
-    def caller_from_session(self, session_id: str | None) -> Caller:
+    def _session_caller(self, session_id: str | None) -> tuple[Caller, str]:
+        """The session's caller and its CSRF digest, kept for ``cache_seconds`` (by the session's digest)."""
+        key = ("session", digest(session_id or ""))
+        hit = self.callers.get(key)
+        if hit is not None and hit[2] > utcnow():
+            return hit[0], hit[1]
         with self.db.read() as session:
             row = self._browser_session(session, session_id)
             user = session.get(User, row.user_id)
             if user is None or user.disabled:
                 raise AuthError("the session is unknown or has ended; sign in again")
-            return self._caller(session, user, row.scope, browser=True)
+            caller = self._caller(session, user, row.scope, browser=True)
+            self.callers.put(key, (caller, row.csrf_digest, row.expires_at))
+            return caller, row.csrf_digest
+
+    def caller_from_session(self, session_id: str | None) -> Caller:
+        return self._session_caller(session_id)[0]
 
     def check_csrf(self, session_id: str | None, csrf_token: str | None) -> None:
         """:class:`ForbiddenError` unless ``csrf_token`` is the session's."""
-        with self.db.read() as session:
-            row = self._browser_session(session, session_id)
-            if not csrf_token or not hmac.compare_digest(row.csrf_digest, digest(csrf_token)):
-                raise ForbiddenError("missing or wrong CSRF token", field="csrf")
+        wanted = self._session_caller(session_id)[1]
+        if not csrf_token or not hmac.compare_digest(wanted, digest(csrf_token)):
+            raise ForbiddenError("missing or wrong CSRF token", field="csrf")
 
+    @forgets
     def end_session(self, session_id: str | None) -> None:
         with self.db.write() as session:
             row = session.get(BrowserSession, digest(session_id)) if session_id else None
@@ -160,6 +181,7 @@ class AuthMixin(ServerBase):
             self._audit(session, caller, "change", "organisation", org.id, name=name, change="create")
             return {"id": org.id, "name": org.name}
 
+    @forgets
     def create_user(self, name: str, org: str, role: str = "member", password: str | None = None, caller: Caller = SYSTEM) -> dict:
         check_name(name, "user")
         if role not in ("member", "admin"):
@@ -178,6 +200,7 @@ class AuthMixin(ServerBase):
             self._audit(session, caller, "change", "user", user.id, name=name, org=organisation.name, role=role, change="create")
             return {"id": user.id, "name": user.name, "org": organisation.name, "role": role}
 
+    @forgets
     def set_password(self, user: str, password: str, caller: Caller = SYSTEM) -> None:
         if len(password or "") < 8:
             raise RequestError("password: at least 8 characters", field="password")
@@ -222,6 +245,7 @@ class AuthMixin(ServerBase):
             return [{"id": t.id, "name": t.name, "scope": t.scope, "created_at": t.created_at.isoformat(),
                      "expires_at": t.expires_at and t.expires_at.isoformat(), "revoked": t.revoked_at is not None} for t in tokens]  # fmt: skip
 
+    @forgets
     def revoke_token(self, token_id: str, caller: Caller = SYSTEM) -> None:
         with self.db.write() as session:
             token = session.get(ApiToken, token_id) if isinstance(token_id, str) else None
@@ -234,6 +258,7 @@ class AuthMixin(ServerBase):
             token.revoked_at = token.revoked_at or utcnow()
             self._audit(session, caller, "change", "token", token.id, change="revoke")
 
+    @forgets
     def share(self, workspace: str, org: str, role: str, caller: Caller = SYSTEM) -> dict:
         """Give organisation ``org`` the ``role`` (viewer, editor, owner) in ``workspace``."""
         if role not in ROLE_RANK:
@@ -253,6 +278,7 @@ class AuthMixin(ServerBase):
             self._audit(session, caller, "share", "workspace", ws.id, ws.id, org=organisation.name, role=role)
             return {"workspace": ws.name, "org": organisation.name, "role": role}
 
+    @forgets
     def unshare(self, workspace: str, org: str, caller: Caller = SYSTEM) -> None:
         with self.db.write() as session:
             ws, _ = self._workspace(session, caller, workspace, need="owner", scope="write")
@@ -281,6 +307,7 @@ class AuthMixin(ServerBase):
         self._audit(session, caller, "change", "workspace", ws.id, ws.id, name=name, org=org.name, change="create")
         return ws
 
+    @forgets
     def create_workspace(self, name: str, org: str | None = None, description: str = "", caller: Caller = SYSTEM) -> dict:
         """A workspace owned by ``org`` (by default the caller's only organisation), holding the built-in datasets."""
         with self.db.write() as session:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coreatlas.errors import ForbiddenError, NotFoundError, RequestError
+from coreatlas.services.server.cache import Insert, ResultCache, TTLCache, WriteBehind
 from coreatlas.store import Database
-from coreatlas.store.models import AuditEntry, Workspace, WorkspaceShare
+from coreatlas.store.db import NotInMemory, memory_only
+from coreatlas.store.models import AuditEntry, Workspace, WorkspaceShare, utcnow
 
-__all__ = ["MAX_PAGE", "ROLE_RANK", "SCOPE_RANK", "SYSTEM", "Caller", "Page", "ServerBase", "clean_detail", "paginate"]
+__all__ = ["MAX_PAGE", "ROLE_RANK", "SCOPE_RANK", "SYSTEM", "Caller", "Page", "ServerBase", "WorkspaceRef", "audit_values", "clean_detail", "forgets",
+           "paginate"]  # fmt: skip
 
 ROLE_RANK = {"viewer": 1, "editor": 2, "owner": 3}
 SCOPE_RANK = {"read": 1, "write": 2, "admin": 3}
@@ -81,9 +86,34 @@ def clean_detail(value, depth: int = 0):
     return str(value)[:500]
 
 
+def forgets(method):
+    """A server method that changes who may do what (or a dataset's current version): the caches
+    of this process forget it once the change is committed (or failed)."""
+
+    @functools.wraps(method)
+    def changing(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.forget()
+
+    return changing
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """A workspace as the hot paths need it (kept between requests, unlike a database row)."""
+
+    id: str
+    name: str
+
+
 @dataclass
 class ServerBase:
-    """The server's state: the database, the data dir and its limits."""
+    """The server's state: the database, the data dir, its limits and its caches
+    (:mod:`coreatlas.services.server.cache`: ``cache_seconds`` for callers, access and datasets,
+    ``result_cache_bytes`` for static results, ``write_interval`` for the batched audit entries;
+    0 turns each off)."""
 
     db: Database
     data_dir: Path
@@ -92,13 +122,63 @@ class ServerBase:
     max_attempts: int = 3
     lease_seconds: float = 30.0
     session_hours: float = 12.0
+    cache_seconds: float = 5.0
+    result_cache_bytes: int = 256 << 20
+    write_interval: float = 0.2
     settings: dict = field(default_factory=dict)
+    callers: TTLCache = field(init=False, repr=False)
+    access: TTLCache = field(init=False, repr=False)
+    current_datasets: TTLCache = field(init=False, repr=False)
+    results: ResultCache = field(init=False, repr=False)
+    later: WriteBehind = field(init=False, repr=False)
+    stored_results: set = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.callers, self.access, self.current_datasets = (TTLCache(self.cache_seconds) for _ in range(3))
+        self.results = ResultCache(self.result_cache_bytes)
+        self.later = WriteBehind(self.db, self.write_interval)
+        self.stored_results = set()
+
+    def forget(self) -> None:
+        """Drop who-may-do-what and which-version-is-current from the caches (after a change to them)."""
+        for cache in (self.callers, self.access, self.current_datasets):
+            cache.clear()
+
+    def from_memory(self, work):
+        """``(True, work())`` when ``work`` needs neither the database nor computing (everything it
+        needs is in the caches); ``(False, None)`` when it does, having changed nothing. Errors of
+        ``work`` are raised as they are."""
+        with memory_only():
+            try:
+                return True, work()
+            except NotInMemory:
+                return False, None
+
+    def flush_pending(self) -> None:
+        """Write the batched audit entries and runs now."""
+        self.later.flush()
 
     # ---- audit -----------------------------------------------------------------------------
     def _audit(self, session: Session, caller: Caller, action: str, target_kind: str = "", target_id: str = "",
                workspace_id: str | None = None, **detail) -> None:  # fmt: skip
-        session.add(AuditEntry(user_id=caller.user_id or None, user_name=caller.user_name, token_id=caller.token_id, workspace_id=workspace_id,
-                               action=action, target_kind=target_kind, target_id=str(target_id)[:200], detail=clean_detail(detail)))  # fmt: skip
+        session.add(AuditEntry(**audit_values(caller, action, target_kind, target_id, workspace_id, detail)))
+
+    def _audit_later(self, caller: Caller, action: str, target_kind: str = "", target_id: str = "", workspace_id: str | None = None,
+                     **detail) -> None:  # fmt: skip
+        """An audit entry written with the next batch (its time is now)."""
+        self.later.add(Insert(AuditEntry, audit_values(caller, action, target_kind, target_id, workspace_id, detail)))
+
+    def _access(self, caller: Caller, ref: str, need: str = "viewer", scope: str = "read") -> tuple[WorkspaceRef, str]:
+        """:meth:`_workspace` without a session, its answer kept for ``cache_seconds``."""
+        key = (caller.user_id, caller.org_ids, ref)
+        hit = None if caller is SYSTEM else self.access.get(key)
+        if hit is None:
+            with self.db.read() as session:
+                w, role = self._workspace(session, caller, ref)
+                hit = self.access.put(key, (WorkspaceRef(w.id, w.name), role))
+        workspace, role = hit
+        _check_role(workspace.name, role, need, caller, scope)
+        return workspace, role
 
     # ---- workspaces and roles -----------------------------------------------------------------
     def _role_in(self, session: Session, caller: Caller, workspace_id: str) -> str | None:
@@ -121,8 +201,19 @@ class ServerBase:
         role = self._role_in(session, caller, workspace.id) if workspace else None
         if workspace is None or role is None:
             raise NotFoundError(f"workspace '{ref}' not found", field="workspace")
-        if ROLE_RANK[role] < ROLE_RANK[need]:
-            raise ForbiddenError(f"workspace '{workspace.name}': this needs the {need} role; you are {role}", field="workspace")
-        if not caller.can(scope):
-            raise ForbiddenError(f"this token's scope is {caller.scope}; the action needs {scope}", field="scope")
+        _check_role(workspace.name, role, need, caller, scope)
         return workspace, role
+
+
+def _check_role(name: str, role: str, need: str, caller: Caller, scope: str) -> None:
+    if ROLE_RANK[role] < ROLE_RANK[need]:
+        raise ForbiddenError(f"workspace '{name}': this needs the {need} role; you are {role}", field="workspace")
+    if not caller.can(scope):
+        raise ForbiddenError(f"this token's scope is {caller.scope}; the action needs {scope}", field="scope")
+
+
+def audit_values(caller: Caller, action: str, target_kind: str, target_id: Any, workspace_id: str | None, detail: dict) -> dict:
+    """An audit entry's columns (its time: now)."""
+    return {"at": utcnow(), "user_id": caller.user_id or None, "user_name": caller.user_name, "token_id": caller.token_id,
+            "workspace_id": workspace_id, "action": action, "target_kind": target_kind, "target_id": str(target_id)[:200],
+            "detail": clean_detail(detail)}  # fmt: skip

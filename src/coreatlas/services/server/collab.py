@@ -48,6 +48,8 @@ class CollabMixin(ServerBase):
     # ---- comments --------------------------------------------------------------------------
     def add_comment(self, caller: Caller, ws: str, target_kind: str, target_id: str, body: str, parent_id: str | None = None) -> dict:
         _text(body, "body", MAX_BODY)
+        if target_kind == "run":
+            self.flush_pending()  # a static run of this process may still be batched
         with self.db.write() as session:
             w, _ = self._workspace(session, caller, ws, need="editor", scope="write")
             if parent_id is not None:
@@ -234,7 +236,9 @@ class CollabMixin(ServerBase):
 
     # ---- the audit log -----------------------------------------------------------------------------
     def audit(self, caller: Caller, ws: str, page: Page | None = None) -> dict:
-        """The workspace's audit log, newest first (owners only). Reading it is itself recorded."""
+        """The workspace's audit log, newest first (owners only). Reading it is itself recorded.
+        The batched entries of this process are written first."""
+        self.flush_pending()
         with self.db.write() as session:
             w, _ = self._workspace(session, caller, ws, need="owner")
             self._audit(session, caller, "read", "audit", w.id, w.id)

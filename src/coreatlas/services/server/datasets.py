@@ -12,6 +12,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -34,7 +35,7 @@ from coreatlas.io.native import read_native
 from coreatlas.io.output import plain
 from coreatlas.model.techmap import LINE
 from coreatlas.services.server.auth import check_name
-from coreatlas.services.server.base import Caller, Page, ServerBase, paginate
+from coreatlas.services.server.base import Caller, Page, ServerBase, WorkspaceRef, forgets, paginate
 from coreatlas.store.models import Dataset, DatasetVersion, Organisation, Workspace, WorkspaceShare
 
 __all__ = ["LIMITS", "PATH_FIELDS", "DatasetMixin", "unpack_zip"]
@@ -230,10 +231,10 @@ class DatasetMixin(ServerBase):
         out.update({"title": meta.title, "version": meta.version, "licence": meta.licence, "description": meta.description,
                     "nodes": _records(tm.nodes), "providers": _records(tm.providers),
                     "sources": [{"id": s.id, "title": s.title, "url": s.url, "year": s.year} for s in meta.sources]})  # fmt: skip
-        with self.db.write() as session:
-            self._audit(session, caller, "read", "dataset", out["id"], w.id, name=out["name"])
+        self._audit_later(caller, "read", "dataset", out["id"], w.id, name=out["name"])
         return out
 
+    @forgets
     def upload_dataset(self, caller: Caller, ws: str, name: str, zip_bytes: bytes) -> dict:
         """Add a version to dataset ``name`` (created if new) from a zip of native or ETO CSVs.
         Problems raise :class:`ValidationError` with each file, line and column."""
@@ -293,11 +294,25 @@ class DatasetMixin(ServerBase):
             return self._dataset_dict(session, dataset)
 
     # ---- requests on the server ----------------------------------------------------------------------
+    def _current(self, session: Session | None, ws: Workspace | WorkspaceRef, ref: str) -> DatasetRef:
+        """Dataset ``ref`` of ``ws`` and its latest version; without a session, kept for ``cache_seconds``."""
+        if session is not None:
+            ds = self._dataset(session, ws, ref)
+            version = self._latest(session, ds)
+            return DatasetRef(ds.id, ds.name, self._ref(ds, version), version.content_hash)
+        hit = self.current_datasets.get((ws.id, ref))
+        if hit is None:
+            with self.db.read() as fresh:
+                hit = self.current_datasets.put((ws.id, ref), self._current(fresh, ws, ref))
+        return hit
+
     def _resolve_request(
-        self, session: Session, ws: Workspace, request: dict, dataset: str | None = None
-    ) -> tuple[dict, dict, Dataset | None]:
-        """``(request as run, request as shown, dataset)``: ``data`` names datasets of the workspace
-        (``a+b`` too), replaced by their references; no field may name a server file."""
+        self, session: Session | None, ws: Workspace | WorkspaceRef, request: dict, dataset: str | None = None
+    ) -> tuple[dict, dict, DatasetRef | None]:
+        """``(request as run, request as shown, first dataset)``: ``data`` names datasets of the
+        workspace (``a+b`` too), replaced by their references (a built-in's name, an upload's
+        content-hash folder); no field may name a server file. Without a session the datasets'
+        current versions come from the cache."""
         if not isinstance(request, dict):
             raise RequestError("request: must be an object", field="request")
         for name in PATH_FIELDS:
@@ -306,12 +321,19 @@ class DatasetMixin(ServerBase):
         run, shown, first = dict(request), dict(request), None
         value = dataset if dataset is not None else request.get("data")
         if isinstance(value, str) and value:
-            refs = []
-            for part in value.split("+"):
-                ds = self._dataset(session, ws, part.strip())
-                first = first or ds
-                refs.append(self._ref(ds, self._latest(session, ds)))
-            run["data"], shown["data"] = "+".join(refs), value
+            parts = [self._current(session, ws, part.strip()) for part in value.split("+")]
+            first = parts[0]
+            run["data"], shown["data"] = "+".join(p.ref for p in parts), value
         elif value is not None:
             raise RequestError("data: must name a dataset of the workspace", field="data")
         return run, shown, first
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset's current version as a request uses it: ``ref`` goes into the request's ``data``."""
+
+    id: str
+    name: str
+    ref: str
+    content_hash: str

@@ -9,14 +9,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from coreatlas.errors import CoreAtlasError, LimitError, NotFoundError, RequestError
-from coreatlas.services.server.base import Caller, Page, ServerBase, paginate
+from coreatlas.services.server.base import Caller, Page, ServerBase, audit_values, paginate
+from coreatlas.services.server.cache import Insert
 from coreatlas.store import queue
-from coreatlas.store.models import TERMINAL_STATES, Job, ResultRow, Run, Workspace
-from coreatlas.store.results import put_result
+from coreatlas.store.db import check_io
+from coreatlas.store.models import TERMINAL_STATES, AuditEntry, Job, ResultRow, Run, Workspace, new_id, utcnow
+from coreatlas.store.results import put_result, put_text, result_text
 
 __all__ = ["JOB_KINDS", "STATIC_USE_CASES", "JobStopped", "RunMixin", "run_worker"]
 
@@ -27,6 +30,26 @@ STATIC_USE_CASES = {"exposure": "viewer", "chokepoints": "viewer", "leverage": "
                     "policies": "viewer", "scenario": "editor", "policy": "editor"}  # fmt: skip
 #: The use cases run as jobs.
 JOB_KINDS = ("simulate", "montecarlo", "rank", "ttr", "tts", "invest", "mrio-simulate")
+#: Request fields the server sets itself: a job of a use case with a ``scheduler`` runs its chunks
+#: on the server's Dask cluster (``settings["dask"]``, ``coreatlas worker --dask``).
+SERVER_CHOSEN = ("scheduler",)
+
+
+@dataclass(frozen=True)
+class StaticResult:
+    """A static answer: ``text`` as ``--json`` prints it, ``stored`` as the database keeps it, ``id`` the latter's SHA-256."""
+
+    text: bytes
+    stored: str
+    id: str
+
+
+def _static_result(use_case: str, run: dict, shown: dict) -> StaticResult:
+    from coreatlas import services  # noqa: PLC0415 - the services package imports this one
+
+    payload = _show(services.run(use_case, run).to_dict(), shown)
+    stored, result_id = result_text(payload)
+    return StaticResult(services.to_json(payload).encode(), stored, result_id)
 
 
 class JobStopped(Exception):
@@ -34,10 +57,15 @@ class JobStopped(Exception):
 
 
 def _show(payload: dict, shown: dict) -> dict:
-    """The result as the caller asked for it: ``provenance.request.data`` names the dataset, not a server folder."""
+    """The result as the caller asked for it: ``provenance.request.data`` names the dataset, not a
+    server folder, and the resources the server chose (its Dask cluster) are not shown."""
     request = payload.get("provenance", {}).get("request")
-    if isinstance(request, dict) and "data" in shown and request.get("data") != shown["data"]:
-        payload = {**payload, "provenance": {**payload["provenance"], "request": {**request, "data": shown["data"]}}}
+    if not isinstance(request, dict):
+        return payload
+    fixes = {"data": shown["data"]} if "data" in shown else {}
+    fixes.update({k: None for k in SERVER_CHOSEN if k in request and k not in shown})
+    if any(request.get(k) != v for k, v in fixes.items()):
+        payload = {**payload, "provenance": {**payload["provenance"], "request": {**request, **fixes}}}
     return payload
 
 
@@ -57,35 +85,48 @@ class RunMixin(ServerBase):
     # ---- static use cases -----------------------------------------------------------------------
     def run_static(self, caller: Caller, ws: str, ds: str | None, use_case: str, request: dict | None = None) -> dict:
         """Run a static use case on dataset ``ds`` of ``ws`` at once; ``result.to_dict()``."""
-        from coreatlas import services  # noqa: PLC0415 - the services package imports this one
+        return json.loads(self.run_static_json(caller, ws, ds, use_case, request))
 
+    def run_static_json(self, caller: Caller, ws: str, ds: str | None, use_case: str, request: dict | None = None) -> bytes:
+        """:meth:`run_static` as the JSON text ``coreatlas ... --json`` prints (UTF-8). Static
+        results are deterministic, so the same request on the same dataset content is answered
+        from the result cache (with the provenance of its first run); every answer is audited,
+        and a scenario run (editors) is recorded as a run of the workspace."""
         if use_case not in STATIC_USE_CASES:
             raise NotFoundError(f"unknown static use case '{use_case}'; known: {', '.join(sorted(STATIC_USE_CASES))}", field="use_case")
         need = STATIC_USE_CASES[use_case]
-        with self.db.read() as session:
-            w, _ = self._workspace(session, caller, ws, need=need, scope="write" if need == "editor" else "read")
-            run, shown, dataset = self._resolve_request(session, w, dict(request or {}), ds)
-            dataset_id = dataset.id if dataset else None
-        payload = _show(services.run(use_case, run).to_dict(), shown)
-        with self.db.write() as session:
-            if need == "editor":
-                result_id = put_result(session, self.data_dir, payload)
-                row = Run(
-                    workspace_id=w.id,
-                    dataset_id=dataset_id,
-                    use_case=use_case,
-                    request=shown,
-                    result_id=result_id,
-                    created_by=caller.user_id or None,
-                )
-                session.add(row)
-                session.flush()
-                self._audit(session, caller, "run", "run", row.id, w.id, use_case=use_case, dataset=shown.get("data"))
-            else:
-                self._audit(session, caller, "read", use_case, shown.get("data", ""), w.id)
-        return payload
+        w, _ = self._access(caller, ws, need=need, scope="write" if need == "editor" else "read")
+        run, shown, dataset = self._resolve_request(None, w, dict(request or {}), ds)
+        key = (use_case, json.dumps(run, sort_keys=True, default=str), shown.get("data"))
+        cached = self.results.get(key)
+        if cached is None:
+            check_io()  # computing: not on an event loop
+            cached = _static_result(use_case, run, shown)
+            self.results.put(key, cached, len(cached.text) + len(cached.stored))
+        if need == "editor":
+            self._record_run_later(caller, w.id, dataset.id if dataset else None, use_case, shown, cached)
+        else:
+            self._audit_later(caller, "read", use_case, shown.get("data", ""), w.id)
+        return cached.text
+
+    def _record_run_later(self, caller: Caller, workspace_id: str, dataset_id: str | None, use_case: str, shown: dict,
+                          result: StaticResult) -> None:  # fmt: skip
+        """The run, its result (once, by content hash) and its audit entry, written with the next batch."""
+        self.later.check()  # before any change: on an event loop with nothing batched, go to a thread
+        if result.id not in self.stored_results:  # this process stores each result once
+            if len(self.stored_results) > 100_000:
+                self.stored_results.clear()
+            self.stored_results.add(result.id)
+            self.later.add(lambda session: put_text(session, result.id, result.stored))
+        run_id = new_id()
+        self.later.add(Insert(Run, {"id": run_id, "workspace_id": workspace_id, "dataset_id": dataset_id, "use_case": use_case,
+                                    "request": shown, "result_id": result.id, "job_id": None, "created_by": caller.user_id or None,
+                                    "created_at": utcnow()}))  # fmt: skip
+        detail = {"use_case": use_case, "dataset": shown.get("data")}
+        self.later.add(Insert(AuditEntry, audit_values(caller, "run", "run", run_id, workspace_id, detail)))
 
     def list_runs(self, caller: Caller, ws: str, page: Page | None = None) -> dict:
+        self.flush_pending()  # the static runs of this process, batched, are listed too
         with self.db.read() as session:
             w, _ = self._workspace(session, caller, ws)
             query = sa.select(Run).where(Run.workspace_id == w.id).order_by(Run.created_at.desc(), Run.id)
@@ -94,6 +135,7 @@ class RunMixin(ServerBase):
 
     def get_run(self, caller: Caller, ws: str, run_id: str) -> dict:
         """A run and its result."""
+        self.flush_pending()
         with self.db.read() as session:
             w, _ = self._workspace(session, caller, ws)
             run = session.get(Run, run_id)
@@ -102,8 +144,7 @@ class RunMixin(ServerBase):
             result = session.get(ResultRow, run.result_id) if run.result_id else None
             out = {"id": run.id, "use_case": run.use_case, "request": run.request, "job": run.job_id, "created_at": run.created_at.isoformat(),
                    "result": json.loads(result.payload) if result else None}  # fmt: skip
-        with self.db.write() as session:
-            self._audit(session, caller, "read", "run", run_id, w.id)
+        self._audit_later(caller, "read", "run", run_id, w.id)
         return out
 
     # ---- jobs -------------------------------------------------------------------------------------
@@ -114,9 +155,8 @@ class RunMixin(ServerBase):
 
         if kind not in JOB_KINDS:
             raise RequestError(f"kind: one of {', '.join(JOB_KINDS)}", field="kind")
-        with self.db.read() as session:
-            w, _ = self._workspace(session, caller, ws, need="editor", scope="write")
-            run, shown, _ = self._resolve_request(session, w, dict(request or {}))
+        w, _ = self._access(caller, ws, need="editor", scope="write")
+        run, shown, _ = self._resolve_request(None, w, dict(request or {}))
         case = services.use_case_of(kind)
         services.parse_request(case.request, run)  # raises RequestError with the fields at fault
         with self.db.write() as session:
@@ -185,8 +225,7 @@ class RunMixin(ServerBase):
             if job.state != "succeeded" or job.result_id is None:
                 raise NotFoundError(f"job '{job_id}' has no result: it is {job.state}", field="job")
             payload = json.loads(session.get(ResultRow, job.result_id).payload)
-        with self.db.write() as session:
-            self._audit(session, caller, "export", "job", job_id, w.id, result=job.result_id)
+        self._audit_later(caller, "export", "job", job_id, w.id, result=job.result_id)
         return payload
 
     def cancel_job(self, caller: Caller, job_id: str) -> dict:
@@ -207,6 +246,9 @@ class RunMixin(ServerBase):
         with self.db.read() as session:
             w = session.get(Workspace, claim.workspace_id)
             run, shown, _ = self._resolve_request(session, w, dict(claim.request))
+        dask = self.settings.get("dask")
+        if dask and "scheduler" in services.use_case_of(claim.kind).request.model_fields:
+            run["scheduler"] = dask  # the same seed gives the same result on the cluster as on one machine
         result = services.run(claim.kind, run, progress=progress)
         tables = {}
         with contextlib.suppress(NotImplementedError):

@@ -31,6 +31,7 @@ class Server(AuthMixin, DatasetMixin, RunMixin, CollabMixin):
 
     def backup(self, file: Path | str) -> dict:
         """Write the whole server (database rows, uploaded datasets, result files) to ``file``."""
+        self.flush_pending()
         with self.db.write() as session:  # recorded first, so that the backup holds its own entry
             self._audit(session, SYSTEM, "export", "backup", Path(file).name)
         return backup.backup(self.db, self.data_dir, Path(file))
@@ -39,10 +40,17 @@ class Server(AuthMixin, DatasetMixin, RunMixin, CollabMixin):
         """Load a backup into this server, whose database must be empty (a fresh data dir)."""
         return backup.restore(self.db, self.data_dir, Path(file))
 
+    def health(self) -> None:
+        """Raises if the database does not answer."""
+        with self.db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def integrity_check(self) -> list[str]:
         return self.db.integrity_check()
 
     def close(self) -> None:
+        """Write the batched audit entries and runs, then close the database's connections."""
+        self.later.close()
         self.db.dispose()
 
     def __enter__(self) -> Server:
