@@ -236,10 +236,12 @@ def test_comments_scenarios_views(client, world):
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     listed = client.get(f"{W}/comments", params={"target_kind": "run", "target_id": world.ids["run"]}, headers=headers).json()
     assert any(c["id"] == cid for c in listed["items"])
+    mine = next(c for c in listed["items"] if c["id"] == cid)  # every reader of the workspace sees who wrote it
+    assert (mine["author_name"], mine["author_org"]) == ("ed", "editors") and mine["replies"][0]["author_name"] == "ed"
     saved = client.post(f"{W}/scenarios", headers=headers, json={"name": "cut-twn", "request": {"scenarios": [{"capacity": {"TWN": 0.5}}]}})
     assert saved.status_code == 201
     got = client.get(f"{W}/scenarios/{saved.json()['id']}", headers=headers).json()
-    assert got["request"]["scenarios"][0]["capacity"] == {"TWN": 0.5}
+    assert got["request"]["scenarios"][0]["capacity"] == {"TWN": 0.5} and got["created_by_name"] == "ed"
     bad = client.post(f"{W}/scenarios", headers=headers, json={"name": "bad", "request": {"scenario_file": "/etc/passwd"}})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "/request/scenario_file"
     view = client.post(f"{W}/views", headers=headers, json={"name": "euv", "state": {"node": "euv_lithography_tools"}})

@@ -39,7 +39,7 @@ ROUTES = [
     ("leverage", "GET", f"{D}/leverage", None, OK),
     ("indicators", "GET", f"{W}/datasets/telecom-ran/indicators", None, OK),
     ("openran", "GET", f"{W}/datasets/telecom-ran/openran", None, OK),
-    ("scenario", "POST", f"{D}/scenario", {"scenarios": [{"remove_countries": ["NLD"]}]}, EDIT),
+    ("scenario", "POST", f"{D}/scenario", {"scenarios": [{"remove_countries": ["NLD"]}]}, OK),
     ("submit", "POST", f"{W}/jobs", {"kind": "ttr", "request": {"data": "chips", "top": 2}}, EDIT),
     ("jobs", "GET", f"{W}/jobs", None, OK),
     ("job", "GET", "/api/jobs/{job}", None, OK),
@@ -111,7 +111,16 @@ def test_matrix(client, world, identity, name, method, path, body, who):
             assert "shared" not in error["message"] or name not in ("job", "job-events", "job-result", "cancel")
 
 
-WRITES = [r for r in ROUTES if r[1] != "GET" and r[0] not in ("share",)]
+#: a static scenario is POSTed (it carries a request) but changes nothing: read tokens may ask it
+READ_POSTS = ("share", "scenario")
+WRITES = [r for r in ROUTES if r[1] != "GET" and r[0] not in READ_POSTS]
+
+
+def test_a_read_token_asks_a_static_scenario_without_recording_a_run(client, world):
+    before = client.get(f"{W}/runs", headers=world.headers("owner")).json()["total"]
+    response = _call(client, world, "reader", "POST", f"{D}/scenario", {"scenarios": [{"remove_countries": ["NLD"]}]})
+    assert response.status_code == 200 and response.json()["rows"]
+    assert client.get(f"{W}/runs", headers=world.headers("owner")).json()["total"] == before
 
 
 @pytest.mark.parametrize(("name", "method", "path", "body", "who"), WRITES, ids=[r[0] for r in WRITES])

@@ -165,3 +165,17 @@ def test_data_islands_cannot_close_their_script():
     body = html.split(">", 1)[1].rsplit("<", 1)[0]
     assert "<" not in body and ">" not in body
     assert json.loads(body) == {"d": "</script><!-- & 'x'"}
+
+
+def test_static_files_are_sent_gzipped_when_the_browser_accepts_it(site):
+    import gzip
+
+    client = site.client()
+    plain = client.get("/static/js/app.js", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/static/js/app.js", headers={"Accept-Encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # the client decodes it: the same bytes arrive
+    raw = client.build_request("GET", "/static/vendor/vega/vega.min.js", headers={"Accept-Encoding": "gzip"})
+    sent = client.send(raw, stream=True)
+    body = b"".join(sent.iter_raw())
+    assert len(body) < 0.5 * len(gzip.decompress(body)), "the vendored library compresses well"

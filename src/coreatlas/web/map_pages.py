@@ -538,7 +538,8 @@ def node_sources(rows: list[dict], sources: list[dict]) -> list[dict]:
 
 
 def _comment(comment: dict, caller: Any) -> dict:
-    """A comment as the panel shows it (the server gives the author's id: the caller's own are named)."""
+    """A comment as the panel shows it: its author's name and organisation."""
     mine = comment.get("author") == caller.user_id
-    return {**comment, "mine": mine, "author_label": caller.user_name if mine else None,
+    name, org = comment.get("author_name") or (caller.user_name if mine else None), comment.get("author_org")
+    return {**comment, "mine": mine, "author_label": f"{name} ({org})" if name and org else name,
             "replies": [_comment(r, caller) for r in comment.get("replies", [])]}  # fmt: skip

@@ -555,6 +555,8 @@ def _comment_targets(server: Any, caller: Any, ws: str, comments: list[dict], la
 def _comment_item(c: dict, caller: Any, authors: dict, targets: dict, lang: Language) -> dict:
     _ = lang.gettext
     author = c.get("author_name") or authors.get(c["id"])
+    if author and c.get("author_org"):
+        author = f"{author} ({c['author_org']})"
     if not author:
         author = _("you") if c.get("author") and c.get("author") == caller.user_id else _("a member of the workspace")
     replies = [_comment_item(r, caller, authors, targets, lang) for r in c.get("replies", [])]

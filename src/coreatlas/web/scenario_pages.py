@@ -230,16 +230,6 @@ def _policies(server: Any, caller: Any, ws: str, ds: str) -> list[dict]:
         return []
 
 
-def recorded_result(server: Any, caller: Any, ws: str, ds: str, request: dict) -> dict | None:
-    """The newest recorded static run of ``request`` on ``ds`` (for viewers, who may not run one)."""
-    wanted = scenario_key(request)
-    for run in _runs(server, caller, ws):
-        shown = run.get("request") or {}
-        if run["use_case"] == "scenario" and shown.get("data") == ds and scenario_key(shown) == wanted:
-            return server.get_run(caller, ws, run["id"]).get("result")
-    return None
-
-
 def _runs(server: Any, caller: Any, ws: str) -> list[dict]:
     return server.list_runs(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]
 
@@ -257,16 +247,13 @@ def _saved_state(server: Any, caller: Any, ws: str, query: Any) -> tuple[Builder
 
 
 def _static_view(
-    server: Any, caller: Any, ws: str, ds: str, state: BuilderState, editor: bool, lang: Language
+    server: Any, caller: Any, ws: str, ds: str, state: BuilderState, lang: Language
 ) -> tuple[dict | None, str | None]:
     """The view of the state's static result, and a message when there is none."""
-    try:
-        payload = (server.run_static(caller, ws, ds, "scenario", state.request()) if editor
-                   else recorded_result(server, caller, ws, ds, state.request()))  # fmt: skip
+    try:  # every member may ask a static scenario (an editor's answer is also recorded as a run)
+        payload = server.run_static(caller, ws, ds, "scenario", state.request())
     except CoreAtlasError as exc:
         return None, str(exc)
-    if payload is None:
-        return None, lang.gettext("No editor has run this scenario yet, and viewers may not run one: ask an editor for its result.")
     view = scenario_view(payload, lang)
     return {**view, "summary": _request_text(state.request(), lang) or view["summary"]}, None
 
@@ -280,7 +267,7 @@ def scenario_result(server: Any, caller: Any, ws: str, ds: str, query: Any, lang
     editor = can_edit(caller, workspace)
     saved_state, saved, saved_problem = _saved_state(server, caller, ws, query)
     state = parse_state(query, saved_state)
-    view, problem = (unchanged_view(tm, lang), None) if state.is_empty() else _static_view(server, caller, ws, ds, state, editor, lang)
+    view, problem = (unchanged_view(tm, lang), None) if state.is_empty() else _static_view(server, caller, ws, ds, state, lang)
     problems = [p for p in (saved_problem, *state.problems, problem) if p]
     return {"state": state, "saved": saved, "view": view, "problems": problems, "can_edit": editor, "tm": tm}
 
@@ -540,7 +527,7 @@ def scenarios_context(server: Any, caller: Any, ws: str, lang: Language) -> dict
     runs = _runs(server, caller, ws)
     saved = server.list_scenarios(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]
     authors = _author_names(server, caller, ws, info.get("role"))
-    rows = [{**s, "dataset": saved_dataset(s, runs), "author": authors.get(s.get("created_by"), s.get("created_by") or ""),
+    rows = [{**s, "dataset": saved_dataset(s, runs), "author": s.get("created_by_name") or authors.get(s.get("created_by"), s.get("created_by") or ""),
              "text": _request_text(s.get("request") or {}, lang)} for s in saved]  # fmt: skip
     datasets = [d["name"] for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]]
     return {"workspace": info, "saved": rows, "runs": listed_runs(runs, lang), "total_runs": len(runs), "datasets": datasets}
@@ -576,9 +563,7 @@ def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, run
     result = None
     if saved.get("kind") == "scenario" and dataset:
         request = {k: v for k, v in (saved.get("request") or {}).items() if k != "data"}
-        result = (
-            server.run_static(caller, ws, dataset, "scenario", request) if editor else recorded_result(server, caller, ws, dataset, request)
-        )
+        result = server.run_static(caller, ws, dataset, "scenario", request)
     return {"key": f"scenario:{item_id}", "label": saved["name"], "use_case": saved.get("kind"), "dataset": dataset, "result": result}
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from coreatlas.errors import ForbiddenError, LimitError, NotFoundError, RequestError
 from coreatlas.services.server.base import Caller, Page, ServerBase, paginate
-from coreatlas.store.models import AuditEntry, Comment, Run, SavedScenario, SavedView, utcnow
+from coreatlas.store.models import AuditEntry, Comment, Membership, Organisation, Run, SavedScenario, SavedView, User, utcnow
 
 __all__ = ["CollabMixin", "MAX_BODY", "MAX_STATE_BYTES"]
 
@@ -18,17 +18,31 @@ MAX_STATE_BYTES = 64 * 1024
 TARGETS = ("node", "scenario", "run")
 
 
-def _comment_dict(c: Comment, replies: list | None = None) -> dict:
-    out = {"id": c.id, "target_kind": c.target_kind, "target_id": c.target_id, "parent_id": c.parent_id, "author": c.author_id, "body": c.body,
+def authors_of(session, user_ids) -> dict[str, dict]:
+    """``user id -> {"name", "org"}`` in one query: who wrote a comment or saved a scenario is shown
+    to everyone of the workspace (the organisations that share it work together by name)."""
+    ids = sorted({u for u in user_ids if u})
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(User.id, User.name, Organisation.name).outerjoin(Membership, Membership.user_id == User.id)
+                           .outerjoin(Organisation, Organisation.id == Membership.org_id).where(User.id.in_(ids)))  # fmt: skip
+    return {uid: {"name": name, "org": org} for uid, name, org in rows}
+
+
+def _comment_dict(c: Comment, replies: list | None = None, authors: dict | None = None) -> dict:
+    author = (authors or {}).get(c.author_id) or {}
+    out = {"id": c.id, "target_kind": c.target_kind, "target_id": c.target_id, "parent_id": c.parent_id, "author": c.author_id,
+           "author_name": author.get("name"), "author_org": author.get("org"), "body": c.body,
            "status": c.status, "created_at": c.created_at.isoformat(), "updated_at": c.updated_at.isoformat()}  # fmt: skip
     if replies is not None:
         out["replies"] = replies
     return out
 
 
-def _scenario_dict(s: SavedScenario) -> dict:
+def _scenario_dict(s: SavedScenario, authors: dict | None = None) -> dict:
+    author = (authors or {}).get(s.created_by) or {}
     return {"id": s.id, "name": s.name, "kind": s.kind, "request": s.request, "description": s.description, "created_by": s.created_by,
-            "created_at": s.created_at.isoformat(), "updated_at": s.updated_at.isoformat()}  # fmt: skip
+            "created_by_name": author.get("name"), "created_at": s.created_at.isoformat(), "updated_at": s.updated_at.isoformat()}  # fmt: skip
 
 
 def _view_dict(v: SavedView) -> dict:
@@ -69,7 +83,7 @@ class CollabMixin(ServerBase):
             session.add(comment)
             session.flush()
             self._audit(session, caller, "change", "comment", comment.id, w.id, on=f"{target_kind}:{target_id}", change="create")
-            return _comment_dict(comment)
+            return _comment_dict(comment, authors=authors_of(session, [comment.author_id]))
 
     def list_comments(self, caller: Caller, ws: str, page: Page | None = None, target_kind: str | None = None, target_id: str | None = None,
                       status: str | None = None) -> dict:  # fmt: skip
@@ -85,14 +99,12 @@ class CollabMixin(ServerBase):
                 query = query.where(Comment.status == status)
             out = paginate(session, query.order_by(Comment.created_at.desc(), Comment.id), page)
             ids = [c.id for c in out["items"]]
+            children = list(session.scalars(sa.select(Comment).where(Comment.parent_id.in_(ids)).order_by(Comment.created_at, Comment.id))) if ids else []
+            authors = authors_of(session, [c.author_id for c in (*out["items"], *children)])
             replies: dict[str, list] = {}
-            for r in (
-                session.scalars(sa.select(Comment).where(Comment.parent_id.in_(ids)).order_by(Comment.created_at, Comment.id))
-                if ids
-                else []
-            ):
-                replies.setdefault(r.parent_id, []).append(_comment_dict(r))
-            out["items"] = [_comment_dict(c, replies.get(c.id, [])) for c in out["items"]]
+            for r in children:
+                replies.setdefault(r.parent_id, []).append(_comment_dict(r, authors=authors))
+            out["items"] = [_comment_dict(c, replies.get(c.id, []), authors) for c in out["items"]]
             return out
 
     def update_comment(self, caller: Caller, ws: str, comment_id: str, body: str | None = None, status: str | None = None) -> dict:
@@ -112,7 +124,7 @@ class CollabMixin(ServerBase):
                 comment.status = status
             comment.updated_at = utcnow()
             self._audit(session, caller, "change", "comment", comment.id, w.id, status=status, edited=body is not None, change="update")
-            return _comment_dict(comment)
+            return _comment_dict(comment, authors=authors_of(session, [comment.author_id]))
 
     # ---- saved scenarios -----------------------------------------------------------------------
     def _check_saved_request(self, session, w, kind: str, request: dict) -> None:
@@ -142,12 +154,10 @@ class CollabMixin(ServerBase):
     def list_scenarios(self, caller: Caller, ws: str, page: Page | None = None) -> dict:
         with self.db.read() as session:
             w, _ = self._workspace(session, caller, ws)
-            return paginate(
-                session,
-                sa.select(SavedScenario).where(SavedScenario.workspace_id == w.id).order_by(SavedScenario.name),
-                page,
-                _scenario_dict,
-            )
+            out = paginate(session, sa.select(SavedScenario).where(SavedScenario.workspace_id == w.id).order_by(SavedScenario.name), page)
+            authors = authors_of(session, [row.created_by for row in out["items"]])
+            out["items"] = [_scenario_dict(row, authors) for row in out["items"]]
+            return out
 
     def _saved(self, session, model, w, item_id: str, what: str):
         row = session.scalars(
@@ -160,7 +170,8 @@ class CollabMixin(ServerBase):
     def get_scenario(self, caller: Caller, ws: str, scenario_id: str) -> dict:
         with self.db.read() as session:
             w, _ = self._workspace(session, caller, ws)
-            return _scenario_dict(self._saved(session, SavedScenario, w, scenario_id, "scenario"))
+            row = self._saved(session, SavedScenario, w, scenario_id, "scenario")
+            return _scenario_dict(row, authors_of(session, [row.created_by]))
 
     def update_scenario(self, caller: Caller, ws: str, scenario_id: str, name: str | None = None, request: dict | None = None,
                         description: str | None = None) -> dict:  # fmt: skip

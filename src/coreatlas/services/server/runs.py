@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from coreatlas.errors import CoreAtlasError, LimitError, NotFoundError, RequestError
-from coreatlas.services.server.base import Caller, Page, ServerBase, audit_values, paginate
+from coreatlas.services.server.base import ROLE_RANK, Caller, Page, ServerBase, audit_values, paginate
 from coreatlas.services.server.cache import Insert
 from coreatlas.store import queue
 from coreatlas.store.db import check_io
@@ -25,9 +25,13 @@ __all__ = ["JOB_KINDS", "STATIC_USE_CASES", "JobStopped", "RunMixin", "run_worke
 
 log = logging.getLogger("coreatlas.worker")
 
-#: The use cases answered at once, and the role each needs.
+#: The use cases answered at once, and the role each needs: every member may ask (a static answer
+#: changes nothing), so a viewer opening a shared link sees the scenario an editor set up.
 STATIC_USE_CASES = {"exposure": "viewer", "chokepoints": "viewer", "leverage": "viewer", "indicators": "viewer", "openran": "viewer",
-                    "policies": "viewer", "scenario": "editor", "policy": "editor"}  # fmt: skip
+                    "policies": "viewer", "scenario": "viewer", "policy": "viewer"}  # fmt: skip
+#: The static use cases recorded as runs of the workspace when an editor (with a write token) asks;
+#: others' answers are audited as reads.
+RECORDED_USE_CASES = frozenset({"scenario", "policy"})
 #: The use cases run as jobs.
 JOB_KINDS = ("simulate", "montecarlo", "rank", "ttr", "tts", "invest", "mrio-simulate")
 #: Request fields the server sets itself: a job of a use case with a ``scheduler`` runs its chunks
@@ -91,11 +95,11 @@ class RunMixin(ServerBase):
         """:meth:`run_static` as the JSON text ``coreatlas ... --json`` prints (UTF-8). Static
         results are deterministic, so the same request on the same dataset content is answered
         from the result cache (with the provenance of its first run); every answer is audited,
-        and a scenario run (editors) is recorded as a run of the workspace."""
+        and a scenario asked by an editor is recorded as a run of the workspace."""
         if use_case not in STATIC_USE_CASES:
             raise NotFoundError(f"unknown static use case '{use_case}'; known: {', '.join(sorted(STATIC_USE_CASES))}", field="use_case")
-        need = STATIC_USE_CASES[use_case]
-        w, _ = self._access(caller, ws, need=need, scope="write" if need == "editor" else "read")
+        w, role = self._access(caller, ws, need=STATIC_USE_CASES[use_case], scope="read")
+        recorded = use_case in RECORDED_USE_CASES and ROLE_RANK[role] >= ROLE_RANK["editor"] and caller.can("write")
         run, shown, dataset = self._resolve_request(None, w, dict(request or {}), ds)
         key = (use_case, json.dumps(run, sort_keys=True, default=str), shown.get("data"))
         cached = self.results.get(key)
@@ -103,7 +107,7 @@ class RunMixin(ServerBase):
             check_io()  # computing: not on an event loop
             cached = _static_result(use_case, run, shown)
             self.results.put(key, cached, len(cached.text) + len(cached.stored))
-        if need == "editor":
+        if recorded:
             self._record_run_later(caller, w.id, dataset.id if dataset else None, use_case, shown, cached)
         else:
             self._audit_later(caller, "read", use_case, shown.get("data", ""), w.id)

@@ -249,7 +249,7 @@
     percent = new Intl.NumberFormat(data.lang, {style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1});
     whole = new Intl.NumberFormat(data.lang, {style: "percent", maximumFractionDigits: 0});
     window.coreatlas = window.coreatlas || {};
-    if (data.can_edit) wire();
+    wire();  // every member may try scenarios; saving and running are there for editors only
     // A scenario in the URL: its result goes to the map at once. "initial" tells the map that this is the
     // URL's scenario, not a change made by the user (the map may keep the URL's measure and only outline the binding path).
     if (!data.view || isEmpty(data.request.scenarios[0])) return;
