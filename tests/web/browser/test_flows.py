@@ -92,7 +92,7 @@ def open_workspace_and_map(flow: Flow, lang: str) -> None:
     for link in (f"/w/{WORKSPACE}/scenarios", f"/w/{WORKSPACE}/activity", f"/w/{WORKSPACE}/d/{DATASET}/risk"):
         flow.soft(
             f"workspace page: a link to {link}",
-            lambda link=link: expect(page.locator(f'a[href="{link}"]').first).to_be_attached(timeout=5_000),
+            lambda link=link: expect(page.locator(f'a[href="{link}"]').first).to_be_attached(timeout=WAIT_MS),
         )
     flow.shots.take("workspace")
     page.locator(f'a[href="{MAP}"]').first.click()
@@ -118,7 +118,7 @@ def colour_by_allies(flow: Flow) -> None:
     flow.soft(
         "map: measure and bloc in the URL",
         lambda: page.wait_for_function(
-            "() => ['measure=bloc_share', 'bloc=allies'].every(s => location.search.includes(s))", timeout=10_000
+            "() => ['measure=bloc_share', 'bloc=allies'].every(s => location.search.includes(s))", timeout=WAIT_MS
         ),
     )
     flow.shots.take("allies-share")
@@ -134,7 +134,7 @@ def open_node(flow: Flow, node_id: str) -> str:
     flow.soft("panel: #panel-name is the node's name", lambda: expect(page.locator("#panel-name")).to_have_text(name))
     flow.soft("panel: #country-shares chart drawn", lambda: chart_drawn(page, "#country-shares"))
     flow.soft("panel: #company-shares chart drawn", lambda: chart_drawn(page, "#company-shares"))
-    flow.soft("map: node in the URL", lambda: page.wait_for_function(f"() => location.search.includes('node={node_id}')", timeout=10_000))
+    flow.soft("map: node in the URL", lambda: page.wait_for_function(f"() => location.search.includes('node={node_id}')", timeout=WAIT_MS))
     flow.shots.take("panel-euv")
     return name
 
@@ -164,7 +164,7 @@ def remove_netherlands(flow: Flow) -> None:
 
     flow.soft("map: the finished chip at 0% with the binding path (class 'binding') from EUV tools", chip_at_zero)
     flow.soft(
-        "scenario: remove=NLD in the URL", lambda: page.wait_for_function("() => location.search.includes('remove=NLD')", timeout=10_000)
+        "scenario: remove=NLD in the URL", lambda: page.wait_for_function("() => location.search.includes('remove=NLD')", timeout=WAIT_MS)
     )
     page.locator("#map").scroll_into_view_if_needed()
     flow.shots.take("no-netherlands-map", full_page=False)
