@@ -21,7 +21,9 @@ With ``--reference-binary PATH`` (the C++ reference ``proNet``, built by you out
 project from github.com/HiroyasuInoue/ProductionNetworkSimulator) the reference runs the same
 network and shocks (``-R 0 -t DAYS -b 0 -c 30``): its per-day time (from its own timers), its
 whole-process time and its daily totals, compared with ours; the ratios are printed
-(targets: at least 30x per simulated day, at least 10x for the whole run).
+(targets: at least 30x per simulated day, at least 10x for the whole run). Ours and the
+reference run interleaved, ``--repeat`` times each, and every line shows the load average:
+the machine may be shared, and both sides feel its load.
 
     python benchmarks/bench_dynamics.py [--firms N] [--links M] [--days D] [--repeat R]
         [--reference-binary PATH] [--skip-rules]
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -142,7 +145,7 @@ def load_once(folder: Path, kind: str) -> dict:
     start = time.perf_counter()
     net = read_network_files(*(folder / name for name in TEXT_FILES)) if kind == "text" else read_network(folder / "net")
     loaded = time.perf_counter()
-    net.prepare()
+    net.prepare(supplier_order=False)  # what the proportional step needs (the priority rules also sort links by supplier)
     return {"load_s": loaded - start, "prepare_s": time.perf_counter() - loaded, "links": net.n_links}
 
 
@@ -189,29 +192,61 @@ def reference_run(binary: Path, folder: Path, days: int) -> dict:
     return {"wall_s": seconds, "median_s_per_day": statistics.median(per_day), "before_first_day_s": before, "production": production}
 
 
+def load() -> str:
+    """The machine's load average (1, 5, 15 min), printed beside every figure: the machine is shared."""
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def loading(folder: Path, repeat: int) -> None:
+    """Read the text files and the network folder, each in ``repeat`` fresh processes."""
+    for kind, target in (("text", 3.0), ("parquet", 1.0)):
+        reads = [_child("--load", kind, "--folder", str(folder)) for _ in range(repeat)]
+        seconds = statistics.median(r["load_s"] for r in reads)
+        prepare = statistics.median(r["prepare_s"] for r in reads)
+        print(
+            f"load {kind:8s} median {seconds:.2f} s (target <= {target:.0f} s), then indices {prepare:.2f} s; {repeat} fresh processes; {load()}"
+        )
+
+
+def side_by_side(folder: Path, days: int, repeat: int, binary: Path | None) -> None:
+    """Ours and the reference, interleaved ``repeat`` times (the load changes): medians and ratios."""
+    ours_wall, ours_day, ref = [], [], []
+    for _ in range(repeat):
+        seconds, production = our_whole_run(folder, days)
+        ours_wall.append(seconds)
+        rule = _child("--rule", "proportional", "--folder", str(folder / "net"), "--days", str(days), "--no-numpy")
+        ours_day.append(rule["median_s_per_day"])
+        print(f"  coreatlas: whole {days}-day process {seconds:.1f} s, step {rule['median_s_per_day']:.3f} s/day; {load()}")
+        if binary is not None:
+            ref.append(reference_run(binary, folder, days))
+            r = ref[-1]
+            print(f"  C++ reference: whole process {r['wall_s']:.1f} s ({r['before_first_day_s']:.1f} s before day 0), "
+                  f"{r['median_s_per_day']:.3f} s/day; pair ratios {r['median_s_per_day'] / ours_day[-1]:.1f}x per day, "
+                  f"{r['wall_s'] / seconds:.1f}x whole run; {load()}")  # fmt: skip
+    wall, day = statistics.median(ours_wall), statistics.median(ours_day)
+    print(f"coreatlas simulate, {days} days on the text files: whole process median {wall:.1f} s; step median {day:.3f} s/day")
+    if binary is None:
+        return
+    ref_day = statistics.median(r["median_s_per_day"] for r in ref)
+    ref_wall = statistics.median(r["wall_s"] for r in ref)
+    diff = max(float(np.max(np.abs(production - r["production"]) / r["production"])) for r in ref)
+    print(f"C++ reference, same network: {ref_day:.3f} s/day (its timers), "
+          f"{statistics.median(r['before_first_day_s'] for r in ref):.1f} s before day 0, whole process {ref_wall:.1f} s; "
+          f"daily production agrees to {diff:.1e}")  # fmt: skip
+    print(
+        f"ratios of medians ({repeat} interleaved runs): per simulated day {ref_day / day:.1f}x (target >= 30x); "
+        f"whole {days}-day run {ref_wall / wall:.1f}x (target >= 10x)"
+    )
+
+
 def loading_and_reference(net, shocks: Shocks, days: int, repeat: int, binary: Path | None) -> None:
     """Load times (text, Parquet), the whole 30-day run, and the reference side by side."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_network(net, folder / "net")
         write_reference_text(net, shocks, folder)
-        for kind, target in (("text", 3.0), ("parquet", 1.0)):
-            reads = [_child("--load", kind, "--folder", tmp) for _ in range(repeat)]
-            load = statistics.median(r["load_s"] for r in reads)
-            prepare = statistics.median(r["prepare_s"] for r in reads)
-            print(f"load {kind:8s} median {load:.2f} s (target <= {target:.0f} s), then indices {prepare:.2f} s; {repeat} fresh processes")
-        runs = [our_whole_run(folder, days) for _ in range(repeat)]
-        ours_wall = statistics.median(r[0] for r in runs)
-        print(f"coreatlas simulate, {days} days on the text files: whole process median {ours_wall:.1f} s")
-        ours_day = _child("--rule", "proportional", "--folder", str(folder / "net"), "--days", str(days), "--no-numpy")["median_s_per_day"]
-        if binary is None:
-            return
-        ref = reference_run(binary, folder, days)
-        diff = float(np.max(np.abs(runs[0][1] - ref["production"]) / ref["production"]))
-        print(f"C++ reference, same network: {ref['median_s_per_day']:.3f} s/day (its timers), {ref['before_first_day_s']:.1f} s before day 0, "
-              f"whole process {ref['wall_s']:.1f} s; daily production agrees to {diff:.1e}")
-        print(f"ratios: per simulated day {ref['median_s_per_day'] / ours_day:.1f}x ({ours_day:.3f} s/day here, target >= 30x); "
-              f"whole {days}-day run {ref['wall_s'] / ours_wall:.1f}x (target >= 10x)")
+        loading(folder, repeat)
+        side_by_side(folder, days, repeat, binary)
 
 
 def main() -> None:

@@ -21,16 +21,19 @@ simulator (../shared/research/propagation_models.md, section 1.3). One day ``t``
 ``P_ini_i = c_i + sum_k A_ik`` (the reference recomputes it from flows), value added
 ``VA = sum_i v_i P_act_i`` with ``v_i = 1 - sum_j A_ji / P_ini_i``.
 
-Everything here is a function of immutable data: :func:`step` maps a :class:`State` to
-the next one; :func:`run` steps ``days`` times and feeds observers. The parameters
-(:class:`~coreatlas.model.dynamics.DynamicsParams`) and the registry of rationing rules are
-data in :mod:`coreatlas.model.dynamics`, re-exported here.
+:func:`step` maps a :class:`State` to the next one and changes nothing; :func:`run` steps
+``days`` times and feeds observers, advancing the per-link arrays (inventories, orders) in
+place, so that a day at a million firms allocates no new link arrays (the kernels and their
+costs: :mod:`coreatlas.analysis._kernels`). Both give the same numbers, bit for bit. The
+parameters (:class:`~coreatlas.model.dynamics.DynamicsParams`) and the registry of rationing
+rules are data in :mod:`coreatlas.model.dynamics`, re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -49,6 +52,7 @@ __all__ = [
     "Observer",
     "SimulationResult",
     "State",
+    "capped_delivery",
     "dynamic_model",
     "firm_observer",
     "group_observer",
@@ -81,26 +85,36 @@ class DynamicModel:
     target_days: np.ndarray
 
 
+def capped_delivery(params: DynamicsParams) -> bool:
+    """True for the priority rules: a supplier's delivery factor is a water level ``x`` and a
+    client gets ``min(O, A x)``; otherwise it is a share and a client gets ``O x``."""
+    return params.rationing.startswith("priority")
+
+
 def dynamic_model(network: FirmNetwork, shocks: Shocks | None = None, params: DynamicsParams | None = None) -> DynamicModel:
     shocks = Shocks.none() if shocks is None else shocks
     params = params or DynamicsParams()
     if len(shocks) and (shocks.firm.min() < 0 or shocks.firm.max() >= network.n_firms):
         raise ValidationError(f"shock on firm index {int(shocks.firm.max())} out of range 0..{network.n_firms - 1}")
-    return DynamicModel(network.prepare(), params, shocks, target_inventory_days(network.n_firms, params))
+    # only water-filling needs the links in supplier order (one sort of all links)
+    prepared = network.prepare(supplier_order=capped_delivery(params))
+    return DynamicModel(prepared, params, shocks, target_inventory_days(network.n_firms, params))
 
 
 @dataclass(frozen=True, eq=False)
 class State:
     """The state at the end of day ``day`` (-1 = baseline). Per link: ``inventory`` S,
-    ``orders`` O, ``delivered`` O*; per firm: ``production`` P_act, ``demand`` D,
+    ``orders`` O and (computed when asked) ``delivered`` O*; per firm: ``delivery`` (what each
+    supplier delivers of an order: the share ``x`` with ``O* = O x``, or with ``capped`` the
+    water level ``x`` with ``O* = min(O, A x)``), ``production`` P_act, ``demand`` D,
     ``final_delivered`` c*, ``capacity_loss`` delta (after recovery), ``initial_loss``
     delta0, ``shock_day`` (-1 if never shocked) and ``lost_today`` (capacity lost today,
-    ``delta P_ini``, before today's recovery)."""
+    ``delta P_ini``, before today's recovery). ``network`` gives the links of ``delivered``."""
 
     day: int
     inventory: np.ndarray
     orders: np.ndarray
-    delivered: np.ndarray
+    delivery: np.ndarray
     production: np.ndarray
     demand: np.ndarray
     final_delivered: np.ndarray
@@ -108,17 +122,28 @@ class State:
     initial_loss: np.ndarray
     shock_day: np.ndarray
     lost_today: np.ndarray
+    network: FirmNetwork = field(repr=False)
+    capped: bool = False
+
+    @cached_property
+    def delivered(self) -> np.ndarray:
+        """``O*`` per link: ``O x_supplier`` (``capped``: ``min(O, A x_supplier)``)."""
+        net = self.network
+        out = np.empty_like(self.orders)
+        kernels.deliver(self.orders, net.flow, net.supplier, self.delivery, self.capped, out)
+        return out
 
 
 def initial_state(model: DynamicModel) -> State:
     """Baseline: ``S = n_i A``, ``O = O* = A``, ``D = P_act = P_ini``, no capacity lost."""
     net = model.network
     n = net.n_firms
+    capped = capped_delivery(model.params)
     return State(
         day=-1,
         inventory=model.target_days[net.client] * net.flow,
         orders=net.flow.copy(),
-        delivered=net.flow.copy(),
+        delivery=np.full(n, np.inf if capped else 1.0),  # every order in full: O* = O = A
         production=net.baseline_output.copy(),
         demand=net.baseline_output.copy(),
         final_delivered=net.final_demand.copy(),
@@ -126,6 +151,8 @@ def initial_state(model: DynamicModel) -> State:
         initial_loss=np.zeros(n),
         shock_day=np.full(n, -1, dtype=np.int64),
         lost_today=np.zeros(n),
+        network=net,
+        capped=capped,
     )
 
 
@@ -145,23 +172,29 @@ def _apply_shocks(model: DynamicModel, state: State, day: int) -> tuple[np.ndarr
     return delta, delta0, shock_day
 
 
-def _output_ratio(net: FirmNetwork, production: np.ndarray) -> np.ndarray:
-    """``P_act / P_ini``; -1 marks firms with no baseline output (they order baseline flows)."""
-    base = net.baseline_output
-    return np.divide(production, base, out=np.full_like(base, -1.0), where=base > 0)
+def _rule_code(params: DynamicsParams) -> int:
+    if capped_delivery(params):
+        return kernels.WATER_FILLING
+    return kernels.PROPORTIONAL if params.rationing == "proportional" else kernels.FINAL_DEMAND_LAST
 
 
-def _inputs_and_orders(model: DynamicModel, state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Steps 2, 3 and the input limit of step 5 (one fused pass over links)."""
+def _outputs(model: DynamicModel, delta, input_days, orders, demand) -> tuple[np.ndarray, ...]:
+    """Steps 5 and 6 per firm: ``P_act``, capacity lost today, the delivery factor ``x`` of
+    :class:`State` and ``c*``."""
     net = model.network
-    inventory, orders = np.empty_like(state.inventory), np.empty_like(state.orders)
-    input_days = np.empty(net.n_firms)
-    kernels.inventories_orders_capacity(
-        state.inventory, state.delivered, net.flow, net.pool_start, net.pool_flow, net.client_pools,
-        _output_ratio(net, state.production), model.target_days, float(model.params.tau_days),
-        inventory, orders, input_days,
-    )  # fmt: skip
-    return inventory, orders, input_days
+    c = net.final_demand
+    production, lost, factor, final = (np.empty_like(c) for _ in range(4))
+    kernels.firm_output(delta, net.baseline_output, input_days, demand, c, _rule_code(model.params), production, lost, factor, final)
+    _water_fill(model, orders, production, demand, factor, final)
+    return production, lost, factor, final
+
+
+def _water_fill(model: DynamicModel, orders, production, demand, factor, final) -> None:
+    """The water levels and ``c*`` of the priority rules (nothing for the others)."""
+    net, rule = model.network, model.params.rationing
+    if rule.startswith("priority"):
+        kernels.waterfill_levels(orders, net.flow, net.by_supplier, net.supplier_links, production, demand, net.final_demand,
+                                 rule == "priority", factor, final)  # fmt: skip
 
 
 def ration(model: DynamicModel, orders: np.ndarray, production: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,50 +202,44 @@ def ration(model: DynamicModel, orders: np.ndarray, production: np.ndarray, dema
 
     * ``proportional``: ``O* = O P/D``, ``c* = c P/D`` (Hallegatte 2008).
     * ``final-demand-last``: clients first; final demand gets ``max(0, c - (D - P))``.
-    * ``priority``: water-filling on ``O/A`` (Inoue & Todo 2019; see ``_kernels.waterfill_delivery``).
+    * ``priority``: water-filling on ``O/A`` (Inoue & Todo 2019; see ``_kernels.waterfill_levels``).
     * ``priority-final-demand-last``: water-filling among clients, final demand last.
     """
     net = model.network
-    rule, c = model.params.rationing, net.final_demand
+    factor, final = np.empty(net.n_firms), np.empty(net.n_firms)
+    kernels.rationing_shares(production, demand, net.final_demand, _rule_code(model.params), factor, final)
+    _water_fill(model, orders, production, demand, factor, final)
     delivered = np.empty_like(orders)
-    if rule.startswith("priority"):
-        final = np.empty_like(c)
-        kernels.waterfill_delivery(
-            orders, net.flow, net.by_supplier, net.supplier_links, production, demand, c, c,
-            rule == "priority", delivered, final,
-        )  # fmt: skip
-        return delivered, final
-    if rule == "proportional":
-        ratio = np.divide(production, demand, out=np.ones_like(demand), where=demand > 0)
-        final = c * ratio
-    else:
-        shortfall = demand - production
-        served_last = c >= shortfall
-        final = np.where(served_last, c - shortfall, 0.0)
-        firm_orders = demand - c
-        ratio = np.where(served_last, 1.0, np.divide(production, firm_orders, out=np.ones_like(demand), where=firm_orders > 0))
-    kernels.deliver_scaled(orders, net.supplier, ratio, delivered)
+    kernels.deliver(orders, net.flow, net.supplier, factor, capped_delivery(model.params), delivered)
     return delivered, final
 
 
 def step(model: DynamicModel, state: State) -> State:
-    """One day of the model (steps 1–6 and 8 of the module docstring); a new state."""
+    """One day of the model (steps 1–6 and 8 of the module docstring); a new state (``state``
+    is not changed)."""
+    return _advance(model, state, np.empty_like(state.inventory), np.empty_like(state.orders), np.empty_like(state.orders))
+
+
+def _advance(model: DynamicModel, state: State, inventory: np.ndarray, orders: np.ndarray, received: np.ndarray) -> State:
+    """The day after ``state``, its inventories and orders written to ``inventory`` and
+    ``orders`` (which may be ``state.inventory`` and ``state.orders``: then in place);
+    ``received`` is work space for yesterday's delivered orders (one per link)."""
     net, params = model.network, model.params
     day = state.day + 1
     delta, delta0, shock_day = _apply_shocks(model, state, day)
-    inventory, orders, input_days = _inputs_and_orders(model, state)
+    kernels.deliver(state.orders, net.flow, net.supplier, state.delivery, state.capped, received)
+    input_days = np.empty(net.n_firms)
+    kernels.advance_links(
+        state.inventory, received, net.flow, net.pool_start, net.pool_flow, net.client_pools, state.production, net.baseline_output,
+        model.target_days, float(params.tau_days), inventory, orders, input_days,
+    )  # fmt: skip
     demand = np.empty(net.n_firms)
-    kernels.demand_on_suppliers(orders, net.by_supplier, net.supplier_links, net.final_demand, demand)
-    base = net.baseline_output
-    # a firm that buys nothing has no input limit (inf), also when its output is 0
-    input_limit = np.multiply(input_days, base, out=np.full_like(base, np.inf), where=np.isfinite(input_days))
-    production = np.minimum(np.minimum((1.0 - delta) * base, input_limit), demand)
-    delivered, final = ration(model, orders, production, demand)
-    lost = delta * base
+    kernels.demand_on_suppliers(orders, net.supplier, net.final_demand, demand)
+    production, lost, delivery, final = _outputs(model, delta, input_days, orders, demand)
     delta_next = recover(
         params.recovery, delta, delta0, shock_day, day, params.recovery_days, params.recovery_delay_days, (net.supplier, net.client)
     )
-    return State(day, inventory, orders, delivered, production, demand, final, delta_next, delta0, shock_day, lost)
+    return State(day, inventory, orders, delivery, production, demand, final, delta_next, delta0, shock_day, lost, net, state.capped)
 
 
 # ---- observers ----------------------------------------------------------------------------
@@ -225,12 +252,17 @@ class Observer:
     record: Callable[[DynamicModel, State], np.ndarray]
 
 
+def _weighted_sum(weights: np.ndarray, values: np.ndarray) -> float:
+    """``sum_i w_i x_i``, summed by numpy (pairwise), not by BLAS: a multi-threaded BLAS dot
+    adds in an order that depends on its thread count, and its threads, woken every day,
+    fight the kernels' threads for the cores (7-10 ms a day instead of 0.4 at 1M firms)."""
+    return float(np.multiply(weights, values).sum())
+
+
 def _totals(model: DynamicModel, state: State) -> np.ndarray:
-    net = model.network
-    v = net.value_added_ratio
-    return np.array(
-        [state.production.sum(), v @ state.production, state.final_delivered.sum(), state.lost_today.sum(), v @ state.lost_today]
-    )
+    v = model.network.value_added_ratio
+    production, lost = state.production, state.lost_today
+    return np.array([production.sum(), _weighted_sum(v, production), state.final_delivered.sum(), lost.sum(), _weighted_sum(v, lost)])
 
 
 TOTAL_COLUMNS = ("production", "value_added", "final_consumption", "capacity_lost", "capacity_lost_value_added")
@@ -243,6 +275,7 @@ def group_observer(network: FirmNetwork, by: str = "sector", quantity: str = "pr
     names = network.sector_names if by == "sector" else network.region_names
     size = max(len(names), int(codes.max(initial=-1)) + 1)
     attribute = "production" if quantity == "production" else "lost_today"
+    codes = codes.astype(np.intp)  # once: bincount would convert int32 codes every day
     return Observer(f"{quantity}_by_{by}", tuple(names), lambda model, state: np.bincount(codes, getattr(state, attribute), size))
 
 
@@ -358,7 +391,9 @@ def run(
 
     Totals and production (and capacity lost) by sector and region are always recorded;
     ``observers`` adds more (e.g. :func:`firm_observer`). ``progress(done, days)`` is
-    called after each day.
+    called after each day. The per-link arrays of the state an observer is given
+    (``inventory``, ``orders``, ``delivered``) are advanced in place the next day: an
+    observer that keeps them must copy them (per-firm arrays are new every day).
     """
     if days < 0:
         raise ValidationError("days must be >= 0")
@@ -366,8 +401,9 @@ def run(
     every = default_observers(model.network) + list(observers)
     state = initial_state(model)
     rows = {obs.name: [obs.record(model, state)] for obs in every}
+    received = np.empty_like(state.orders)
     for done in range(1, days + 1):
-        state = step(model, state)
+        state = _advance(model, state, state.inventory, state.orders, received)  # in place: no new 5M-link arrays a day
         for obs in every:
             rows[obs.name].append(obs.record(model, state))
         if progress is not None:

@@ -308,14 +308,20 @@ def _universe(arrays: list[np.ndarray]) -> np.ndarray:
     return np.unique(np.concatenate(arrays))
 
 
+def _within(values: np.ndarray, size: int) -> bool:
+    """True when every value is a valid index of an array of ``size`` (no clipped copy needed)."""
+    return not values.size or (int(values.min()) >= 0 and int(values.max()) < size)
+
+
 def _indexer(universe: np.ndarray):
     """A function giving each value's position in ``universe`` (sorted), -1 where it is not there."""
     if universe.dtype == object:
         return pd.Index(universe).get_indexer
     if universe.size and universe[0] >= 0 and universe[-1] < 4 * universe.size + 1_000_000:
-        lookup = np.full(int(universe[-1]) + 2, -1, dtype=np.int64)  # the last slot: every id above the range
+        # the last slot: every id above the range; int32 positions are what the network keeps (no copy later)
+        lookup = np.full(int(universe[-1]) + 2, -1, dtype=np.int32 if universe.size < 2**31 else np.int64)
         lookup[universe] = np.arange(universe.size)
-        return lambda values: lookup[np.clip(values, -1, universe[-1] + 1)]
+        return lambda values: lookup[values if _within(values, lookup.size) else np.clip(values, -1, lookup.size - 1)]
 
     def search(values: np.ndarray) -> np.ndarray:
         position = np.minimum(np.searchsorted(universe, values), max(universe.size - 1, 0))

@@ -28,16 +28,27 @@ POINTER = np.int64
 
 
 def group_starts(sorted_keys: np.ndarray) -> np.ndarray:
-    """Start of each run of equal values in ``sorted_keys``, plus the end (CSR pointer)."""
-    if sorted_keys.size == 0:
+    """Start of each run of equal values in ``sorted_keys``, plus the end (CSR pointer; int32
+    when it fits, see :func:`_compact`). Written into one array: at 5M links every temporary
+    is 40 MB of fresh pages."""
+    size = sorted_keys.size
+    if size == 0:
         return np.zeros(1, dtype=POINTER)
-    change = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-    return np.concatenate([[0], change, [sorted_keys.size]]).astype(POINTER)
+    change = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1])
+    starts = np.empty(change.size + 2, dtype=INDEX if size <= np.iinfo(INDEX).max else POINTER)
+    starts[0], starts[-1] = 0, size
+    np.add(change, 1, out=starts[1:-1], casting="unsafe")  # positions < size: they fit
+    return starts
 
 
 def _pointer(keys: np.ndarray, n: int) -> np.ndarray:
     """CSR pointer over ``n`` groups for ``keys`` sorted ascending."""
     return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))]).astype(POINTER)
+
+
+def _compact(pointer: np.ndarray) -> np.ndarray:
+    """A pointer as int32 when it fits: the daily step reads it every day (half the bytes)."""
+    return pointer.astype(INDEX) if pointer[-1] <= np.iinfo(INDEX).max else pointer
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,8 +107,8 @@ class FirmNetwork:
     @cached_property
     def pool_start(self) -> np.ndarray:
         """CSR pointer of pools over links: pool ``p`` is links ``pool_start[p]:pool_start[p+1]``."""
-        key = self.client.astype(np.int64) * (int(self.sector.max(initial=0)) + 1) + self.sector[self.supplier]
-        return group_starts(key)
+        n_sectors = int(self.sector.max(initial=0)) + 1
+        return group_starts(_pool_keys(self.supplier, self.client, self.sector, n_sectors))
 
     @cached_property
     def pool_flow(self) -> np.ndarray:
@@ -112,7 +123,7 @@ class FirmNetwork:
     @cached_property
     def client_pools(self) -> np.ndarray:
         """CSR pointer of pools over clients: firm ``i`` owns pools ``client_pools[i]:client_pools[i+1]``."""
-        return _pointer(self.pool_client, self.n_firms)
+        return _compact(_pointer(self.pool_client, self.n_firms))
 
     @cached_property
     def by_supplier(self) -> np.ndarray:
@@ -124,9 +135,11 @@ class FirmNetwork:
         """CSR pointer over suppliers into :attr:`by_supplier`."""
         return _pointer(self.supplier, self.n_firms)
 
-    def prepare(self) -> FirmNetwork:
-        """Compute every derived index now (they are otherwise built on first use)."""
-        for name in ("baseline_output", "value_added_ratio", "pool_flow", "client_pools", "by_supplier", "supplier_links"):
+    def prepare(self, supplier_order: bool = True) -> FirmNetwork:
+        """Compute the derived indices now (they are otherwise built on first use); the links in
+        supplier order (:attr:`by_supplier`, one sort of all links) only with ``supplier_order``."""
+        names = ("baseline_output", "value_added_ratio", "pool_flow", "client_pools") + (("by_supplier", "supplier_links") * supplier_order)
+        for name in names:
             getattr(self, name)
         return self
 
@@ -144,22 +157,38 @@ def _check_links(supplier, client, flow, n: int) -> None:
         raise ValidationError(problems[0])
 
 
+def _pool_keys(supplier, client, sector, n_sectors: int) -> np.ndarray:
+    """``client * n_sectors + sector[supplier]`` per link (int64, computed in place: temporaries
+    of 5M links cost more than the arithmetic)."""
+    key = client.astype(np.int64)
+    key *= n_sectors
+    key += sector[supplier]
+    return key
+
+
 def _sorted_links(supplier, client, flow, sector):
     """Links sorted by ``(client, sector[supplier], supplier)``, repeated pairs merged by summing.
 
     One sort of a combined int64 key when it fits (a million firms, 1,400 sectors: it does),
-    else a lexicographic sort; repeated pairs are then adjacent.
+    else a lexicographic sort; repeated pairs are then adjacent. Links already in that order
+    (as a network written by coreatlas whose sectors keep their codes) are not sorted again.
     """
     n = int(max(supplier.max(initial=0), client.max(initial=0))) + 1
     n_sectors = int(sector.max(initial=0)) + 1
     if n * n * n_sectors < 2**62:
-        key = (client.astype(np.int64) * n_sectors + sector[supplier]) * n + supplier
-        order = np.argsort(key, kind="stable")
-        key = key[order]
+        key = _pool_keys(supplier, client, sector, n_sectors)
+        key *= n
+        key += supplier
+        if key.size and np.any(key[1:] < key[:-1]):
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            supplier, client, flow = supplier[order], client[order], flow[order]
+        else:  # copies, not the caller's arrays
+            supplier, client, flow = supplier.copy(), client.copy(), flow.copy()
     else:
         order = np.lexsort((supplier, sector[supplier], client))
         key = None
-    supplier, client, flow = supplier[order], client[order], flow[order]
+        supplier, client, flow = supplier[order], client[order], flow[order]
     same = (key[1:] == key[:-1]) if key is not None else ((supplier[1:] == supplier[:-1]) & (client[1:] == client[:-1]))
     if not same.any():
         return supplier, client, flow

@@ -24,9 +24,6 @@ import pydantic
 
 from coreatlas._version import __version__
 from coreatlas.analysis.dynamics import SimulationResult, firm_observer, run
-from coreatlas.analysis.firm_compile import firms_from_map, map_capacity_loss
-from coreatlas.analysis.propagate import build_propagator
-from coreatlas.analysis.synthetic import scale_free_network
 from coreatlas.errors import CoreAtlasError, LimitError, RequestError, ScenarioError
 from coreatlas.io import firmdata
 from coreatlas.model.dynamics import DynamicsParams
@@ -97,6 +94,8 @@ class NetworkSpec(Request):
         for name, value, limit in (("firms", self.firms, MAX_GENERATED_FIRMS), ("links", self.links, MAX_GENERATED_LINKS)):
             if value > limit:
                 raise LimitError(f"{name} is {value:,}; the limit of a generated network is {limit:,} {name}", field=name)
+        from coreatlas.analysis.synthetic import scale_free_network  # noqa: PLC0415 - scipy.sparse.linalg, for generated networks only
+
         return scale_free_network(
             self.firms, self.links, n_sectors=self.sectors, n_regions=self.regions, degrees=self.degrees,
             out_exponent=self.out_exponent, in_exponent=self.in_exponent, seed=self.seed,
@@ -173,7 +172,8 @@ class SimulationRun(Result):
     """One run with what it ran on: ``title`` names it, ``inputs`` says where data came from.
 
     ``to_dict()``: ``title, inputs, network, shocks, days, params, losses`` (production and
-    value added), ``losses_by_sector`` and ``losses_by_region`` (the 10 largest), ``software``
+    value added), ``losses_by_sector`` and ``losses_by_region`` (the 10 largest), ``totals`` (the
+    daily totals as records, day -1 first: what the server keeps and the web page charts), ``software``
     and ``provenance``. ``to_frame()``: the daily totals ``day, production, value_added,
     final_consumption``, day -1 (the baseline) first — ``totals.csv`` of the result folder.
     """
@@ -199,6 +199,7 @@ class SimulationRun(Result):
             "losses": {m: r.losses(m).to_dict() for m in ("production", "value_added")},
             "losses_by_sector": r.losses_by("sector").head(TOP).to_dict("records"),
             "losses_by_region": r.losses_by("region").head(TOP).to_dict("records"),
+            "totals": self.to_frame().to_dict("records"),
             "software": {"coreatlas": __version__},
         }
 
@@ -331,6 +332,11 @@ def _one_scenario(tm, request: SimulationRequest) -> Scenario:
 def _on_map(request: SimulationRequest) -> tuple[FirmNetwork, Shocks, str, dict, Provenance]:
     """Compile the map into firms; the scenario's lost capacity per provider (as the static
     engine computes it) becomes each firm's capacity loss from ``shock_day``."""
+    # the static engine and the map compiler (scipy.sparse.linalg) are loaded for maps only: a
+    # run on a million-firm network from files does not wait for them
+    from coreatlas.analysis.firm_compile import firms_from_map, map_capacity_loss  # noqa: PLC0415
+    from coreatlas.analysis.propagate import build_propagator  # noqa: PLC0415
+
     tm = load_map(request.data)
     scenario = _one_scenario(tm, request)
     propagator = build_propagator(tm, attribution=request.attribution)
