@@ -305,3 +305,14 @@ def test_client_raises_the_error_classes(remote):
     with pytest.raises(ScenarioError):
         remote.run("scenario", {"data": "chips", "scenarios": [{"remove_countries": ["XXXX"]}]})
     assert "coreatlas_" not in repr(remote)
+
+
+def test_a_nul_character_is_a_request_error_on_every_backend(client, world):
+    """PostgreSQL cannot store U+0000 (found by schemathesis on PostgreSQL): the API refuses it
+    before the database, with the envelope, and nothing of it reaches the audit batch."""
+    headers = world.headers("editor")
+    answer = client.post(f"{W}/comments", headers=headers, json={"target_kind": "node", "target_id": "\u0000", "body": "0"})
+    assert answer.status_code == 422 and "NUL" in answer.json()["error"]["message"]
+    scenario = client.post(f"{W}/datasets/chips/scenario", headers=headers, json={"scenarios": [{"name": "a\u0000b", "remove_countries": ["NLD"]}]})
+    assert scenario.status_code == 422 and answer.json()["error"]["code"] == "invalid_request"
+    assert client.get(f"{W}/audit", headers=world.headers("owner")).status_code == 200  # the batch still writes

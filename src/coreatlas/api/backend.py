@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from coreatlas.errors import RequestError
+
 __all__ = ["call", "page_of", "server_module", "soon"]
 
 
@@ -23,8 +25,26 @@ def server_module():
     return importlib.import_module("coreatlas.services.server")
 
 
+def _holds_nul(value: Any, depth: int = 0) -> bool:
+    """Whether a text anywhere in ``value`` (strings, dict keys and values, lists) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 64:  # deeper than any request model allows: the model refuses it
+        return False
+    if isinstance(value, dict):
+        return any(_holds_nul(k, depth + 1) or _holds_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v, depth + 1) for v in value)
+    return False
+
+
 def call(server: Any, name: str, *args, **kwargs) -> Any:
-    """``server.name(*args)`` if the Server has it, else ``services.server.name(server, *args)``."""
+    """``server.name(*args)`` if the Server has it, else ``services.server.name(server, *args)``.
+
+    A text holding the NUL character is refused first: PostgreSQL cannot store it (nor its
+    audit entry), and no name, comment or request needs it."""
+    if _holds_nul(args) or _holds_nul(kwargs):
+        raise RequestError("a text of the request holds the NUL character (U+0000), which cannot be stored")
     method = getattr(server, name, None)
     if callable(method):
         return method(*args, **kwargs)
