@@ -318,3 +318,12 @@ def test_what_a_scenario_does_is_said_in_the_pages_language(site):
     html = site.client("admin").get(f"{MAP}?remove=NLD&lang=ja").text
     assert Page(html).by_id("scenario-summary") is not None and "NLD を除外" in html and "remove NLD" not in html
     assert _island(html)["texts"]["describe"]["remove"] == "%(what)s を除外"  # scenario.js fills the same patterns
+
+
+def test_a_rule_label_near_the_right_edge_is_drawn_inside_the_chart():
+    from coreatlas.web.scenario_pages import line_spec
+
+    rows = [{"day": d, "v": 1.0} for d in range(-1, 60)]
+    late = line_spec(rows, "v", "t", "y", rule=(52, "recovery day"))["layer"][2]["mark"]
+    early = line_spec(rows, "v", "t", "y", rule=(5, "recovery day"))["layer"][2]["mark"]
+    assert (late["align"], late["dx"]) == ("right", -3) and (early["align"], early["dx"]) == ("left", 3)

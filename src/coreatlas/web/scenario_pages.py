@@ -317,7 +317,10 @@ def line_spec(rows: list[dict], y: str, title: str, y_title: str, series: str | 
     layers = [{"mark": {"type": "line", "strokeWidth": 1.8}, "encoding": encoding}]
     if rule is not None:
         layers.append({"mark": {"type": "rule", "strokeDash": [4, 3], "color": PALETTE[1]}, "encoding": {"x": {"datum": rule[0]}}})
-        layers.append({"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 2, "color": "#8a3a00"},
+        days = [r["day"] for r in rows if isinstance(r.get("day"), int | float)]
+        right_half = bool(days) and rule[0] > (min(days) + max(days)) / 2  # the label then goes left of the rule, inside the chart
+        layers.append({"mark": {"type": "text", "align": "right" if right_half else "left", "baseline": "top", "dx": -3 if right_half else 3,
+                                "dy": 2, "color": "#8a3a00"},
                        "encoding": {"x": {"datum": rule[0]}, "y": {"value": 0}, "text": {"value": rule[1]}}})  # fmt: skip
     return {"$schema": VEGA_LITE, "title": title, "width": "container", "height": 240, "data": {"values": rows}, "layer": layers}
 
