@@ -6,8 +6,8 @@
   percent cut, ``variants``, ``control`` = ``core:CHN`` (who denies : target), ``policy``,
   ``scenario`` = a saved scenario's id) and the server computes its static result
   (``server.run_static(..., "scenario", ...)``) into the island ``#scenario-data``, so a link
-  reproduces the scenario and the map is coloured without waiting. Viewers may not run a
-  scenario (the server's rule): they see the result an editor's run recorded for the same request.
+  reproduces the scenario and the map is coloured without waiting. Every member may try
+  scenarios (a static answer changes nothing); saving and running day by day are for editors.
 - ``/w/{ws}/jobs/{id}``: a job's state and progress (server-sent events, ``static/js/job.js``),
   its cancel button (editors) and, once it has succeeded, its result.
 - ``/w/{ws}/runs/{id}``: a run's result; ``/w/{ws}/scenarios``: the saved scenarios and runs;
@@ -546,7 +546,7 @@ def parse_items(query: Any) -> list[tuple[str, str]]:
     return items
 
 
-def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, runs: list[dict], editor: bool, lang: Language,
+def compare_item(server: Any, caller: Any, ws: str, kind: str, item_id: str, runs: list[dict], lang: Language,
                  fallback: str | None = None) -> dict:  # fmt: skip
     """One item of a comparison: its label, dataset and result (a static scenario's or a run's). A saved
     static scenario names no dataset (the API keeps none): the dataset its run was made on, else ``fallback``."""
@@ -621,14 +621,13 @@ def compare_charts(items: list[dict], lang: Language) -> list[dict]:
 def compare_context(server: Any, caller: Any, ws: str, query: Any, lang: Language) -> dict:
     info = server.get_workspace(caller, ws)
     runs = _runs(server, caller, ws)
-    editor = can_edit(caller, info)
-    items = [compare_item(server, caller, ws, kind, item_id, runs, editor, lang) for kind, item_id in parse_items(query)]
+    items = [compare_item(server, caller, ws, kind, item_id, runs, lang) for kind, item_id in parse_items(query)]
     datasets = [d["name"] for d in server.list_datasets(caller, ws, Page(offset=0, limit=MAX_PAGE))["items"]]
     asked = (query.get("ds") or "")[:200]
     fallback = (asked if asked in datasets else None) or next((i["dataset"] for i in items if i["dataset"]), None)
     fallback = fallback or (datasets[0] if len(datasets) == 1 else None)
     items = [
-        compare_item(server, caller, ws, *i["key"].split(":", 1), runs, editor, lang, fallback) if i["result"] is None else i for i in items
+        compare_item(server, caller, ws, *i["key"].split(":", 1), runs, lang, fallback) if i["result"] is None else i for i in items
     ]
     return {"workspace": info, "items": items, "rows": compare_table(items, lang), "charts": compare_charts(items, lang),
             "datasets": datasets, "dataset": fallback, "items_text": ",".join(i["key"] for i in items),
